@@ -1,0 +1,112 @@
+"""Terminal presentation: rich tables and trees for the results the library computes.
+
+Nothing here computes a number; it only lays out what :mod:`capgraph.model` returns.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from capgraph.model import CapabilityMap, Snapshot
+from capgraph.predict import Prediction
+from capgraph.units import human
+
+
+def _sharp(p: Prediction) -> str:
+    return "–" if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
+
+
+def predictions_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table:
+    table = Table(title=f"{cmap.name}: threshold crossings ({cmap.axis} axis)", title_justify="left")
+    table.add_column("node", overflow="fold")
+    table.add_column("threshold", justify="right")
+    table.add_column("params", justify="right")
+    table.add_column("tokens", justify="right")
+    table.add_column("FLOPs", justify="right")
+    table.add_column("sharpness\n(decades)", justify="right")
+    table.add_column("bottleneck", overflow="fold")
+    for p in predictions:
+        if p.status == "never":
+            cells = [Text(f"never (max {p.max_value:.3g})", style="dim"), "", ""]
+        else:
+            c = p.crossing
+            assert c is not None
+            prefix = "≤ " if p.status == "above_at_start" else ""
+            style = "bold red" if p.data_limited else ""
+            cells = [Text(prefix + human(c.params)),
+                     Text(prefix + human(c.tokens) + (" data-limited" if p.data_limited else ""),
+                          style=style),
+                     Text(prefix + f"{c.flops:.3g}")]
+        table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), p.bottleneck or "")
+    return table
+
+
+def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
+    s = snap.scale
+    title = (f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
+             f"{s.flops:.3g} FLOPs")
+    table = Table(title=title, title_justify="left")
+    table.add_column("node", overflow="fold")
+    table.add_column("kind")
+    table.add_column("value", justify="right")
+    table.add_column("threshold", justify="right")
+    table.add_column("")
+    for name in cmap.nodes[::-1]:  # most composite first
+        value, threshold = snap.values[name], cmap.threshold(name)
+        mark = ""
+        if threshold is not None:
+            mark = "✓ above" if value >= threshold else "below"
+        table.add_row(name, cmap.graph.nodes[name]["kind"], f"{value:.4f}",
+                      "" if threshold is None else f"{threshold:g}", mark)
+    return table
+
+
+def describe(cmap: CapabilityMap, name: str) -> str:
+    """One line: a skill's curve or a capability's rule, then its lens and threshold."""
+    node = cmap.node(name)
+    parts = []
+    if name in cmap.spec.skills:
+        kind = node.curve.kind
+        body = getattr(node.curve, kind)
+        if kind == "points":
+            parts.append(f"points ({len(body)})")
+        else:
+            args = ", ".join(f"{k}={human(v) if k in ('midpoint', 'scale') else f'{v:g}'}"
+                             for k, v in body.model_dump().items())
+            parts.append(f"{kind}({args})")
+    else:
+        rule = node.combine + (f" k={node.k}" if node.k else "")
+        parts.append(rule)
+    if node.metric and node.metric.kind != "identity":
+        lens = node.metric.kind
+        args = ", ".join(f"{k}={v:g}" for k, v in getattr(node.metric, lens).model_dump().items())
+        parts.append(f"{lens}({args})")
+    threshold = cmap.threshold(name)
+    if threshold is not None:
+        parts.append(f"threshold {threshold:g}")
+    return " · ".join(parts)
+
+
+def hierarchy_tree(cmap: CapabilityMap) -> Tree:
+    """The map as a tree from its most composite abilities down; shared nodes expand once."""
+    tree = Tree(Text(cmap.name, style="bold"))
+    shown: set[str] = set()
+
+    def add(branch: Tree, name: str, weight: float | None) -> None:
+        count = "" if weight in (None, 1) else f" ×{weight:g}"
+        label = Text.assemble((name, "bold"), count, "  ", (describe(cmap, name), "dim"))
+        if name in shown and cmap.graph.in_degree(name):
+            branch.add(Text.assemble(label, (" (shown above)", "italic dim")))
+            return
+        shown.add(name)
+        child = branch.add(label)
+        for sub in sorted(cmap.graph.predecessors(name)):
+            add(child, sub, cmap.graph.edges[sub, name]["weight"])
+
+    from capgraph.graph import roots
+
+    for root in roots(cmap.graph):
+        add(tree, root, None)
+    return tree

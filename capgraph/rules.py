@@ -1,0 +1,85 @@
+"""Composition rules as pure numpy kernels: a parent's success probability from its children's.
+
+Each kernel takes a list of child value arrays (all the same shape) and a matching list of counts
+or weights, and returns an array of that shape. Nothing here knows about graphs or files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Values = Sequence[np.ndarray]
+Weights = Sequence[float]
+
+
+def all_of(values: Values, counts: Weights) -> np.ndarray:
+    """Π p_i^c_i: every child must succeed, a count c meaning c independent repeats (a chain).
+
+    >>> float(all_of([np.array(0.9)], [10]))  # doctest: +ELLIPSIS
+    0.3486784401...
+    """
+    out = np.ones_like(values[0])
+    for p, c in zip(values, counts, strict=True):
+        out = out * (p if c == 1 else np.power(p, c))
+    return out
+
+
+def any_of(values: Values, counts: Weights) -> np.ndarray:
+    """1 − Π (1 − p_i)^c_i: at least one of the attempts succeeds."""
+    return 1.0 - all_of([1.0 - p for p in values], counts)
+
+
+def k_of_n(values: Values, counts: Weights, k: int) -> np.ndarray:
+    """P(at least k successes) over independent trials, child i counting as c_i trials.
+
+    The Poisson-binomial tail by dynamic programming: ``state[j]`` is P(exactly j successes so
+    far) for j < k, and ``state[k]`` absorbs P(k or more).
+
+    >>> round(float(k_of_n([np.array(0.5)], [3], 2)), 6)  # 3 fair coins, at least 2 heads
+    0.5
+    """
+    state = [np.ones_like(values[0])] + [np.zeros_like(values[0]) for _ in range(k)]
+    for p, c in zip(values, counts, strict=True):
+        q = 1.0 - p
+        for _ in range(int(c)):
+            state[k] = state[k] + state[k - 1] * p
+            for j in range(k - 1, 0, -1):
+                state[j] = state[j] * q + state[j - 1] * p
+            state[0] = state[0] * q
+    return state[k]
+
+
+def mean(values: Values, weights: Weights) -> np.ndarray:
+    """Weighted arithmetic mean: a benchmark average."""
+    total = sum(weights)
+    return sum(w * p for p, w in zip(values, weights, strict=True)) / total
+
+
+def minimum(values: Values, weights: Weights) -> np.ndarray:
+    """The weakest child (weights are ignored)."""
+    return np.minimum.reduce(list(values))
+
+
+def geomean(values: Values, weights: Weights) -> np.ndarray:
+    """Weighted geometric mean: Π p_i^(w_i / Σw)."""
+    total = sum(weights)
+    return all_of(values, [w / total for w in weights])
+
+
+RULES: dict[str, Callable[..., np.ndarray]] = {
+    "all": all_of,
+    "any": any_of,
+    "k_of_n": k_of_n,
+    "mean": mean,
+    "min": minimum,
+    "geomean": geomean,
+}
+
+
+def combine(rule: str, values: Values, weights: Weights, k: int | None = None) -> np.ndarray:
+    """Apply the named rule; ``k`` only for ``k_of_n``."""
+    if rule == "k_of_n":
+        return k_of_n(values, weights, int(k or 1))
+    return RULES[rule](values, weights)

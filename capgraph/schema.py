@@ -1,0 +1,405 @@
+"""The capability-map format: what a map file may say, as pydantic models.
+
+These models are the declared configuration only; :mod:`capgraph.model` turns a validated
+:class:`MapSpec` into the runtime object that computes. Field descriptions double as the
+reference in ``docs/format.md`` (a test keeps the two in step) and in ``capgraph schema``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from capgraph.units import parse_number, parse_scale
+
+Axis = Literal["params", "tokens", "flops"]
+AXES: tuple[Axis, ...] = ("params", "tokens", "flops")
+RULES = ("all", "any", "k_of_n", "mean", "min", "geomean")
+
+#: Where crossings are searched when a map gives no ``scale.range`` (on that axis).
+DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "params": (1e7, 1e14),
+    "tokens": (1e8, 1e16),
+    "flops": (1e18, 1e30),
+}
+
+_NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*[KMBTkmbt]?\s*$"
+_NUMBER_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _NUMBER_TEXT}]}
+
+
+def _wrap(parse):
+    """Run a units parser, turning its ValueError into a clean pydantic error message."""
+
+    def validate(value: Any) -> float:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError("number", str(exc)) from None
+
+    return validate
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise PydanticCustomError("positive", "must be greater than 0, got {value}", {"value": value})
+    return value
+
+
+def _unit_interval(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise PydanticCustomError("unit", "must be between 0 and 1, got {value}", {"value": value})
+    return value
+
+
+def _open_unit(value: float) -> float:
+    if not 0 < value < 1:
+        raise PydanticCustomError(
+            "threshold", "must lie strictly between 0 and 1, got {value}", {"value": value}
+        )
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_wrap(parse_number)), WithJsonSchema(_NUMBER_SCHEMA)]
+Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(_NUMBER_SCHEMA)]
+Positive = Annotated[Number, AfterValidator(_positive)]
+Fraction = Annotated[Number, AfterValidator(_unit_interval)]
+Threshold = Annotated[Number, AfterValidator(_open_unit)]
+
+
+class Strict(BaseModel):
+    """Every model rejects unknown keys (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _one_of(model: BaseModel, what: str) -> None:
+    chosen = [name for name in type(model).model_fields if getattr(model, name) is not None]
+    if len(chosen) != 1:
+        options = ", ".join(type(model).model_fields)
+        got = f" (got {', '.join(chosen)})" if chosen else ""
+        raise PydanticCustomError("one_of", f"{what} needs exactly one of: {options}{got}")
+
+
+# --- curves ----------------------------------------------------------------------------------------
+
+
+class Logistic(Strict):
+    """floor + (ceiling − floor) · σ(slope · (log10 x − log10 midpoint))."""
+
+    midpoint: Scale = Field(description="Scale at which the curve is halfway from floor to ceiling.")
+    slope: Positive = Field(description="Steepness in logits per decade of scale.")
+    floor: Fraction = Field(0.0, description="Value far below the midpoint (chance level).")
+    ceiling: Fraction = Field(1.0, description="Value far above the midpoint.")
+
+    @field_validator("ceiling")
+    @classmethod
+    def _above_floor(cls, ceiling: float, info: ValidationInfo) -> float:
+        floor = info.data.get("floor")
+        if floor is not None and floor >= ceiling:
+            raise PydanticCustomError(
+                "floor_ceiling", "floor ({floor}) must be below ceiling ({ceiling})",
+                {"floor": floor, "ceiling": ceiling},
+            )
+        return ceiling
+
+
+class PowerLaw(Strict):
+    """exp(−(x / scale)^(−exponent)): per-item loss falling as a power law of scale."""
+
+    scale: Scale = Field(description="Scale at which the value is exp(−1) ≈ 0.37.")
+    exponent: Positive = Field(description="Power-law exponent of the per-item loss.")
+
+
+def _points(value: Any) -> Any:
+    if not isinstance(value, list) or len(value) < 2:
+        raise PydanticCustomError("points", "points needs a list of at least two [scale, value] pairs")
+    return value
+
+
+class Point(Strict):
+    """One observed point; written as a pair ``[scale, value]``."""
+
+    x: Scale
+    y: Fraction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return {"x": value[0], "y": value[1]}
+        raise PydanticCustomError("pair", "a point is a pair [scale, value]")
+
+
+Points = Annotated[
+    list[Point],
+    BeforeValidator(_points),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "array", "prefixItems": [_NUMBER_SCHEMA, _NUMBER_SCHEMA],
+                      "minItems": 2, "maxItems": 2},
+        }
+    ),
+]
+
+
+class Curve(Strict):
+    """How a skill's value depends on scale; exactly one key."""
+
+    logistic: Logistic | None = Field(None, description="Logistic in log10 of scale.")
+    power_law: PowerLaw | None = Field(None, description="Per-item loss as a power law.")
+    points: Points | None = Field(
+        None,
+        description="Observed [scale, value] pairs, interpolated monotonically in log10 of scale; "
+        "held at the end values outside them.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Curve:
+        _one_of(self, "a curve")
+        if self.points is not None:
+            xs = [p.x for p in self.points]
+            for i in range(1, len(xs)):
+                if xs[i] <= xs[i - 1]:
+                    raise PydanticCustomError(
+                        "points_order", "points must have strictly increasing scales (point {i})",
+                        {"i": i + 1},
+                    )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+
+# --- metric lenses ---------------------------------------------------------------------------------
+
+
+class Identity(Strict):
+    """The success probability itself."""
+
+
+class ExactMatch(Strict):
+    length: Positive = Field(description="Answer length L in tokens or steps: score p^L.")
+
+
+class MultipleChoice(Strict):
+    options: int = Field(ge=2, description="Number of options n: score 1/n + (1 − 1/n)·p.")
+
+
+class PassAt(Strict):
+    k: int = Field(ge=1, description="Attempts k: score 1 − (1 − p)^k.")
+
+
+def _metric_text(value: Any) -> Any:
+    if isinstance(value, str):  # 'identity' may be written bare
+        return {value: {}}
+    return value
+
+
+class Metric(Strict):
+    """How an ability is scored from its success probability p; exactly one key."""
+
+    identity: Identity | None = Field(None, description="Score p (the default).")
+    exact_match: ExactMatch | None = Field(None, description="All L tokens right: p^L.")
+    multiple_choice: MultipleChoice | None = Field(None, description="Guessing floor 1/n.")
+    pass_at: PassAt | None = Field(None, description="Any of k attempts right.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Metric:
+        _one_of(self, "a metric")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+
+MetricField = Annotated[
+    Metric,
+    BeforeValidator(_metric_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"const": "identity"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "identity": {"type": "object"},
+                        "exact_match": ExactMatch.model_json_schema(),
+                        "multiple_choice": MultipleChoice.model_json_schema(),
+                        "pass_at": PassAt.model_json_schema(),
+                    },
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                },
+            ]
+        }
+    ),
+]
+
+
+# --- nodes -----------------------------------------------------------------------------------------
+
+
+class Skill(Strict):
+    """A leaf ability with a smooth scaling curve of its own."""
+
+    description: str | None = Field(None, description="Free text, shown by show and in reports.")
+    curve: Curve = Field(description="The skill's value against scale.")
+    metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
+    threshold: Threshold | None = Field(
+        None, description="Usable at this value; a skill is predicted only when it has one."
+    )
+
+
+def _requires(value: Any) -> Any:
+    if isinstance(value, list):  # [a, b] means {a: 1, b: 1}
+        out: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise PydanticCustomError("requires_item", "requires lists node names, got {item!r}",
+                                          {"item": item})
+            if item in out:
+                raise PydanticCustomError("requires_dup", "'{item}' is listed twice", {"item": item})
+            out[item] = 1
+        return out
+    return value
+
+
+Requires = Annotated[
+    dict[str, Positive],
+    BeforeValidator(_requires),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "object", "additionalProperties": _NUMBER_SCHEMA, "minProperties": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
+
+
+class Capability(Strict):
+    """A composite ability: its children combined by a rule, then scored by a metric."""
+
+    description: str | None = Field(None, description="Free text, shown by show and in reports.")
+    requires: Requires = Field(
+        description="Children (skills or capabilities) with a count or weight each, or a plain "
+        "list (count 1 each)."
+    )
+    combine: Literal["all", "any", "k_of_n", "mean", "min", "geomean"] = Field(
+        "all", description="Composition rule over the children."
+    )
+    k: int | None = Field(None, ge=1, description="With combine: k_of_n, how many must succeed.")
+    metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
+    threshold: Threshold | None = Field(None, description="Usable at this value; default: the map's.")
+
+    @field_validator("requires")
+    @classmethod
+    def _not_empty(cls, requires: dict[str, float]) -> dict[str, float]:
+        if not requires:
+            raise PydanticCustomError("requires_empty", "a capability needs at least one child")
+        return requires
+
+    @field_validator("k")
+    @classmethod
+    def _k_fits(cls, k: int | None, info: ValidationInfo) -> int | None:
+        combine, requires = info.data.get("combine"), info.data.get("requires")
+        if k is not None and combine != "k_of_n":
+            raise PydanticCustomError("k_unused", "k applies only to combine: k_of_n")
+        if k is not None and requires:
+            counts = list(requires.values())
+            if any(c != int(c) for c in counts):
+                raise PydanticCustomError(
+                    "k_counts", "with k_of_n every count must be a whole number of trials"
+                )
+            if k > sum(counts):
+                raise PydanticCustomError(
+                    "k_too_big", "k = {k} but the children make only {n} trial(s)",
+                    {"k": k, "n": int(sum(counts))},
+                )
+        return k
+
+    @model_validator(mode="after")
+    def _k_given(self) -> Capability:
+        if self.combine == "k_of_n" and self.k is None:
+            raise PydanticCustomError("k_missing", "combine: k_of_n needs a key k")
+        return self
+
+
+# --- the map ---------------------------------------------------------------------------------------
+
+
+class ScaleSpec(Strict):
+    """Which axis curves are written on, where to search, and how the units relate."""
+
+    axis: Axis = Field("params", description="Axis of curve parameters: params, tokens or flops.")
+    range: tuple[Scale, Scale] | None = Field(
+        None,
+        description="[low, high] on the axis where crossings are searched; default by axis: "
+        "params 1e7–1e14, tokens 1e8–1e16, flops 1e18–1e30.",
+    )
+    tokens_per_param: Positive = Field(
+        20.0, description="Training tokens per parameter (Chinchilla ≈ 20); flops = 6·params·tokens."
+    )
+    data_limit: Scale | None = Field(
+        None, description="Usable training tokens that exist; crossings needing more are flagged."
+    )
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] >= value[1]:
+            raise PydanticCustomError(
+                "range_order", f"must be [low, high] with low < high, got [{value[0]:g}, {value[1]:g}]"
+            )
+        return value
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.range or DEFAULT_RANGES[self.axis]
+
+
+class MapSpec(Strict):
+    """A capability map: skills with curves, capabilities composed from them."""
+
+    name: str | None = Field(None, description="The map's title.")
+    description: str | None = Field(None, description="Free text about the map.")
+    scale: ScaleSpec = Field(default_factory=ScaleSpec, description="Scale axis, range and units.")
+    threshold: Threshold = Field(0.5, description="Default threshold of every capability.")
+    skills: dict[str, Skill] = Field(description="Leaf abilities by name.")
+    capabilities: dict[str, Capability] = Field(
+        default_factory=dict, description="Composite abilities by name."
+    )
+
+    @field_validator("skills")
+    @classmethod
+    def _some_skills(cls, skills: dict[str, Skill]) -> dict[str, Skill]:
+        if not skills:
+            raise PydanticCustomError("no_skills", "a map needs at least one skill")
+        return skills
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the map format (``capgraph schema``), for editors and validators."""
+    schema = MapSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "capgraph capability map"
+    return schema
+

@@ -1,0 +1,163 @@
+"""From a parsed document to a validated :class:`MapSpec`, or every located problem at once.
+
+Two passes, both always run so that one edit-check cycle shows everything: pydantic checks each
+value against the format, and the structural pass checks names, references and cycles on the raw
+data (so a typo in one node's curve does not hide a dangling reference in another).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ValidationError
+
+from capgraph.errors import MapError, Problem
+from capgraph.schema import MapSpec
+from capgraph.source import Document, Loc
+
+
+def validate(doc: Document) -> MapSpec:
+    """Validate a document as a capability map; raise :class:`MapError` listing every problem."""
+    problems: list[Problem] = list(doc.problems)
+    spec: MapSpec | None = None
+    if not isinstance(doc.data, dict):
+        raise MapError([doc.problem((), "a map must be a mapping with at least a 'skills' key")])
+    try:
+        spec = MapSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(doc, exc))
+    problems.extend(structure_problems(doc))
+    if problems:
+        raise MapError(problems)
+    assert spec is not None
+    return spec
+
+
+def did_you_mean(name: str, options: typing.Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for a near miss, else the empty string."""
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# --- pydantic errors, located ----------------------------------------------------------------------
+
+
+def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = _source_loc(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            hint = did_you_mean(key, _fields_at(loc[:-1]))
+            problems.append(doc.problem(loc, f"unknown key '{key}'{hint}", key=True))
+        elif kind == "missing":
+            problems.append(doc.problem(loc, f"missing required key '{loc[-1]}'", key=True))
+        else:
+            where = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
+            problems.append(doc.problem(loc, where + _message(error)))
+    return problems
+
+
+def _source_loc(loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's internal steps (validator names such as 'function-after[...]')."""
+    return tuple(part for part in loc if isinstance(part, int) or not _internal(part))
+
+
+def _internal(part: str) -> bool:
+    return "[" in part and part.endswith("]")
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if error["type"] == "literal_error":
+        message = message.replace("Input should be", "must be")
+    return message
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """The keys allowed at ``loc``: walk the model's type annotations along the location."""
+    current: Any = MapSpec
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) in (dict, list, tuple):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0]
+        else:
+            return tp
+
+
+# --- names, references and cycles ------------------------------------------------------------------
+
+
+def structure_problems(doc: Document) -> list[Problem]:
+    """Duplicate names, dangling references and cycles, read from the raw data."""
+    data = doc.data
+    skills = data.get("skills") if isinstance(data.get("skills"), dict) else {}
+    caps = data.get("capabilities") if isinstance(data.get("capabilities"), dict) else {}
+    problems: list[Problem] = []
+    for name in caps:
+        if name in skills:
+            problems.append(
+                doc.problem(("capabilities", name), f"'{name}' is defined as a skill too", key=True)
+            )
+    names = set(skills) | set(caps)
+    graph = nx.DiGraph()
+    for name, node in caps.items():
+        for child, loc, is_key in _children(node, ("capabilities", name)):
+            if child not in names:
+                hint = did_you_mean(child, names)
+                problems.append(doc.problem(loc, f"'{child}' is not a skill or capability{hint}",
+                                            key=is_key))
+            else:
+                graph.add_edge(name, child, loc=loc, key=is_key)
+    for component in nx.strongly_connected_components(graph):
+        start = min(component)
+        if len(component) == 1 and not graph.has_edge(start, start):
+            continue
+        cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component), source=start)]
+        first = cycle.index(min(cycle))  # start at the alphabetically first node: stable output
+        cycle = cycle[first:] + cycle[:first]
+        edge = graph.edges[cycle[0], cycle[1 % len(cycle)]]
+        path = " → ".join([*cycle, cycle[0]])
+        problems.append(doc.problem(edge["loc"], f"cycle: {path}", key=edge["key"]))
+    return problems
+
+
+def _children(node: Any, loc: Loc) -> typing.Iterator[tuple[str, Loc, bool]]:
+    if not isinstance(node, dict):
+        return
+    requires = node.get("requires")
+    if isinstance(requires, dict):
+        for child in requires:
+            yield child, (*loc, "requires", child), True
+    elif isinstance(requires, list):
+        for i, child in enumerate(requires):
+            if isinstance(child, str):
+                yield child, (*loc, "requires", i), False
