@@ -32,7 +32,7 @@ def power_law(log_x: ArrayLike, log_scale: ArrayLike, exponent: ArrayLike) -> np
     >>> round(float(power_law(9.0, 9.0, 0.5)), 6)  # exp(-1) at x = scale
     0.367879
     """
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return np.exp(-np.power(10.0, -exponent * (log_x - log_scale)))
 
 

@@ -84,12 +84,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _one_of(model: BaseModel, what: str) -> None:
+def _one_of(model: BaseModel) -> None:
     chosen = [name for name in type(model).model_fields if getattr(model, name) is not None]
     if len(chosen) != 1:
         options = ", ".join(type(model).model_fields)
         got = f" (got {', '.join(chosen)})" if chosen else ""
-        raise PydanticCustomError("one_of", f"{what} needs exactly one of: {options}{got}")
+        raise PydanticCustomError("one_of", f"needs exactly one of: {options}{got}")
 
 
 # --- curves ----------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class Curve(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Curve:
-        _one_of(self, "a curve")
+        _one_of(self)
         if self.points is not None:
             xs = [p.x for p in self.points]
             for i in range(1, len(xs)):
@@ -220,7 +220,7 @@ class Metric(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Metric:
-        _one_of(self, "a metric")
+        _one_of(self)
         return self
 
     @property
@@ -314,7 +314,7 @@ class Capability(Strict):
     @classmethod
     def _not_empty(cls, requires: dict[str, float]) -> dict[str, float]:
         if not requires:
-            raise PydanticCustomError("requires_empty", "a capability needs at least one child")
+            raise PydanticCustomError("requires_empty", "needs at least one child")
         return requires
 
     @field_validator("k")
@@ -377,7 +377,22 @@ class ScaleSpec(Strict):
 
 
 class MapSpec(Strict):
-    """A capability map: skills with curves, capabilities composed from them."""
+    """A capability map: skills with curves, capabilities composed from them.
+
+    Top-level keys starting with ``x-`` are ignored: a place for YAML anchors and notes.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True,
+        json_schema_extra={"patternProperties": {"^x-": {}}},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
 
     name: str | None = Field(None, description="The map's title.")
     description: str | None = Field(None, description="Free text about the map.")
@@ -392,7 +407,7 @@ class MapSpec(Strict):
     @classmethod
     def _some_skills(cls, skills: dict[str, Skill]) -> dict[str, Skill]:
         if not skills:
-            raise PydanticCustomError("no_skills", "a map needs at least one skill")
+            raise PydanticCustomError("no_skills", "needs at least one skill")
         return skills
 
 

@@ -47,19 +47,28 @@ def did_you_mean(name: str, options: typing.Iterable[str]) -> str:
 
 
 def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+    errors = [(_source_loc(e["loc"]), e) for e in exc.errors(include_url=False)]
+    # A misspelt required key is one mistake, not two: say "did you mean", not also "missing".
+    near_misses = {
+        (loc[:-1], hint)
+        for loc, e in errors if e["type"] == "extra_forbidden"
+        for hint in difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
+    }
     problems = []
-    for error in exc.errors(include_url=False):
-        loc = _source_loc(error["loc"])
+    for loc, error in errors:
         kind = error["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
             hint = did_you_mean(key, _fields_at(loc[:-1]))
             problems.append(doc.problem(loc, f"unknown key '{key}'{hint}", key=True))
         elif kind == "missing":
-            problems.append(doc.problem(loc, f"missing required key '{loc[-1]}'", key=True))
+            if (loc[:-1], loc[-1]) not in near_misses:
+                problems.append(doc.problem(loc, f"missing required key '{loc[-1]}'", key=True))
         else:
             where = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
-            problems.append(doc.problem(loc, where + _message(error)))
+            # a problem with a whole node points at its name, not at its first inner key
+            on_key = isinstance(error.get("input"), dict)
+            problems.append(doc.problem(loc, where + _message(error), key=on_key))
     return problems
 
 

@@ -1,0 +1,33 @@
+"""Shared fixtures: small maps written to a temporary folder, and the shared real data."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAPHS = sorted((ROOT / "graphs").glob("*.yaml"))
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def write_map(tmp_path):
+    """Write dedented map text to a file and return its path."""
+
+    def write(text: str, name: str = "map.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+def shared_data(name: str) -> Path:
+    """A file of ../shared/data, or skip: users' clones do not have it (CI does)."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared real data lives beside the project only in CI "
+                    "and on the team's machines")
+    return path

@@ -1,0 +1,183 @@
+"""Crossings, sharpness and bottlenecks against closed forms and against brentq on exact curves."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+from scipy.special import logit
+
+import capgraph
+from capgraph.engine import evaluate
+
+PRECISION = 1e-3  # decades, the contract of `predict`
+
+
+def one(m, name):
+    return next(p for p in m.predict() if p.name == name)
+
+
+def log_params(p):
+    return math.log10(p.crossing.params)
+
+
+def chain_map(rule_block: str, metric: str = "", threshold: float = 0.5, rng="[1e6, 1e16]"):
+    return capgraph.loads(f"""
+scale: {{axis: params, range: {rng}}}
+skills:
+  a: {{curve: {{logistic: {{midpoint: 1e10, slope: 1.5}}}}}}
+  b: {{curve: {{logistic: {{midpoint: 1e11, slope: 0.8}}}}}}
+capabilities:
+  c:
+{rule_block}
+    threshold: {threshold}
+{metric}
+""")
+
+
+def logistic_at(level, mid=10.0, slope=1.5):
+    return mid + float(logit(level)) / slope
+
+
+@pytest.mark.parametrize("count", [1, 3, 10, 2.5])
+def test_all_chain_closed_form(count):
+    m = chain_map(f"    requires: {{a: {count}}}")
+    assert log_params(one(m, "c")) == pytest.approx(logistic_at(0.5 ** (1 / count)), abs=PRECISION)
+
+
+def test_any_closed_form():
+    m = chain_map("    requires: {a: 3}\n    combine: any")
+    # 1 - (1-p)^3 = 0.5  ⇔  p = 1 - 0.5^(1/3)
+    assert log_params(one(m, "c")) == pytest.approx(logistic_at(1 - 0.5 ** (1 / 3)), abs=PRECISION)
+
+
+def test_k_of_n_closed_form():
+    m = chain_map("    requires: {a: 5}\n    combine: k_of_n\n    k: 5")  # k = n is p^5
+    assert log_params(one(m, "c")) == pytest.approx(logistic_at(0.5 ** 0.2), abs=PRECISION)
+    m = chain_map("    requires: {a: 3}\n    combine: k_of_n\n    k: 2")
+    # P(≥2 of 3) = 3p²(1-p) + p³ = 0.5 is symmetric about p = 0.5
+    assert log_params(one(m, "c")) == pytest.approx(10.0, abs=PRECISION)
+
+
+def test_mean_min_geomean_closed_forms():
+    # two equal children: mean, min and geomean all equal the child
+    for rule in ("mean", "min", "geomean"):
+        m = chain_map(f"    requires: [a]\n    combine: {rule}", threshold=0.7)
+        assert log_params(one(m, "c")) == pytest.approx(logistic_at(0.7), abs=PRECISION)
+    # min of a (mid 1e10, slope 1.5) and b (mid 1e11, slope 0.8) at 0.5: b is the binding one
+    m = chain_map("    requires: [a, b]\n    combine: min")
+    assert log_params(one(m, "c")) == pytest.approx(11.0, abs=PRECISION)
+    assert one(m, "c").bottleneck == "b"
+
+
+@pytest.mark.parametrize(
+    "metric, level",
+    [
+        ("    metric: identity", 0.5),
+        ("    metric: {exact_match: {length: 10}}", 0.5 ** 0.1),
+        ("    metric: {multiple_choice: {options: 4}}", (0.5 - 0.25) / 0.75),
+        ("    metric: {pass_at: {k: 4}}", 1 - 0.5 ** 0.25),
+    ],
+)
+def test_lens_closed_forms(metric, level):
+    m = chain_map("    requires: [a]", metric=metric)
+    assert log_params(one(m, "c")) == pytest.approx(logistic_at(level), abs=PRECISION)
+
+
+def test_statuses_and_range_ends():
+    m = chain_map("    requires: [a]", threshold=0.5, rng="[1e11, 1e14]")
+    above = one(m, "c")
+    assert above.status == "above_at_start"
+    assert above.crossing.params == pytest.approx(1e11)
+    m = chain_map("    requires: {a: 10}", threshold=0.99, rng="[1e6, 1e11]")
+    never = one(m, "c")
+    assert never.status == "never" and never.crossing is None
+    assert never.max_value == pytest.approx(never.value_at_end)
+    assert never.value_at_end == pytest.approx((1 / (1 + math.exp(-1.5))) ** 10)
+    assert never.bottleneck == "a"
+
+
+def test_sharpness_of_a_logistic_is_2ln9_over_slope():
+    m = capgraph.loads("""
+scale: {range: [1e2, 1e18]}
+skills: {s: {curve: {logistic: {midpoint: 1e10, slope: 2}}, threshold: 0.5}}
+""")
+    assert one(m, "s").sharpness_decades == pytest.approx(2 * math.log(9) / 2, abs=PRECISION)
+
+
+def test_skills_predicted_only_with_own_threshold():
+    m = chain_map("    requires: [a]")
+    assert [p.name for p in m.predict()] == ["c"]
+
+
+def test_units_in_prediction_follow_tokens_per_param():
+    m = capgraph.loads("""
+scale: {axis: flops, range: [1e18, 1e28], tokens_per_param: 20}
+skills: {s: {curve: {logistic: {midpoint: 5.88e23, slope: 1}}, threshold: 0.5}}
+""")
+    c = one(m, "s").crossing
+    assert c.flops == pytest.approx(5.88e23, rel=PRECISION * 2.31)  # 0.001 decades ≈ 0.23%
+    assert c.tokens == pytest.approx(20 * c.params)
+    assert 6 * c.params * c.tokens == pytest.approx(c.flops)
+    assert c.params == pytest.approx(70e9, rel=0.01)  # Chinchilla: 70B params, 1.4T tokens
+
+
+def test_data_limited_flag():
+    text = """
+scale: {{axis: params, range: [1e8, 1e14], tokens_per_param: 20, data_limit: {limit}}}
+skills: {{s: {{curve: {{logistic: {{midpoint: 1e12, slope: 2}}}}, threshold: 0.5}}}}
+"""
+    # the crossing needs 1e12 params × 20 = 2e13 tokens
+    assert one(capgraph.loads(text.format(limit="1e13")), "s").data_limited
+    assert not one(capgraph.loads(text.format(limit="3e13")), "s").data_limited
+
+
+def test_table_order():
+    m = capgraph.load("graphs/fix_unfamiliar_bug.yaml")
+    crossings = [p.crossing.params for p in m.predict() if p.status == "crosses"]
+    assert crossings == sorted(crossings)
+
+
+# --- against brentq on the exact composite --------------------------------------------------------
+
+rules_st = st.sampled_from(["all", "any", "mean", "min", "geomean"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.floats(8, 12), st.floats(0.3, 8)), min_size=1, max_size=4),
+    st.lists(st.integers(1, 12), min_size=4, max_size=4),
+    rules_st,
+    st.floats(0.05, 0.95),
+    st.sampled_from(["", "metric: {exact_match: {length: 6}}", "metric: {pass_at: {k: 3}}"]),
+)
+def test_crossing_matches_brentq_on_exact_values(children, counts, rule, threshold, metric):
+    skills = "\n".join(
+        f"  s{i}: {{curve: {{logistic: {{midpoint: {10**mid:.6g}, slope: {slope}}}}}}}"
+        for i, (mid, slope) in enumerate(children)
+    )
+    requires = ", ".join(f"s{i}: {counts[i]}" for i in range(len(children)))
+    m = capgraph.loads(f"""
+scale: {{range: [1e4, 1e18]}}
+skills:
+{skills}
+capabilities:
+  mid: {{requires: {{{requires}}}, combine: {rule}, threshold: 0.5}}
+  top: {{requires: [mid], {metric + ", " if metric else ""}threshold: {threshold}}}
+""")
+    top = m.plan.index["top"]
+
+    def value(log_x):
+        return evaluate(m.plan, np.array([log_x]), keep=[top])[top][0, 0]
+
+    p = one(m, "top")
+    lo, hi = m.log_range
+    if value(lo) >= threshold:
+        assert p.status == "above_at_start"
+    elif value(hi) < threshold:
+        assert p.status == "never"
+    else:
+        exact = brentq(lambda x: value(x) - threshold, lo, hi, xtol=1e-9)
+        assert log_params(p) == pytest.approx(exact, abs=PRECISION)
