@@ -39,7 +39,7 @@ def power_law(log_x: ArrayLike, log_scale: ArrayLike, exponent: ArrayLike) -> np
 def points(log_x: ArrayLike, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Monotone (PCHIP) interpolation through observed points, held at the ends outside them.
 
-    >>> float(points(1.5, np.array([1.0, 2.0]), np.array([0.2, 0.4])))
+    >>> round(float(points(1.5, np.array([1.0, 2.0]), np.array([0.2, 0.4]))), 6)
     0.3
     """
     interpolate = PchipInterpolator(log_xs, ys, extrapolate=False)
