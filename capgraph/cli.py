@@ -17,7 +17,7 @@ from rich.console import Console
 
 from capgraph import __version__
 from capgraph.errors import MapError, Problem
-from capgraph.model import CapabilityMap, load
+from capgraph.model import DEFAULT_SAMPLES, DEFAULT_SEED, CapabilityMap, load
 from capgraph.schema import AXES, json_schema
 
 app = typer.Typer(
@@ -39,7 +39,8 @@ _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "C
 
 
 def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
 def _warn(problems: list[Problem]) -> None:
@@ -132,16 +133,45 @@ def show(path: MapArg, as_json: JsonOpt = False) -> None:
     out.print(hierarchy_tree(cmap))
 
 
-@app.command()
-def predict(path: MapArg, as_json: JsonOpt = False) -> None:
-    """At which scale each node with a threshold crosses it (params, tokens, FLOPs)."""
-    cmap = _load(path)
-    if as_json:
-        _emit_json(cmap.predict_json())
-        return
-    from capgraph.present import predictions_table
+SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
+                                         "parameter ranges.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same output.")]
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens or "
+                                              "flops (default: the map's axis).", show_default=False)]
 
-    out.print(predictions_table(cmap, cmap.predict()))
+
+def _check_unit(unit: str | None) -> None:
+    if unit is not None and unit not in AXES:
+        raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
+
+
+@app.command()
+def predict(
+    path: MapArg,
+    samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
+    by: Annotated[str | None, typer.Option("--by", help="Also give the probability of having crossed by "
+                                           "this scale (e.g. 1e25 with --unit flops).",
+                                           show_default=False)] = None,
+    unit: UnitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """At which scale each node with a threshold crosses it (params, tokens, FLOPs), with intervals."""
+    _check_unit(unit)
+    cmap = _load(path)
+    options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
+    try:
+        cmap.log_axis(by, unit) if by is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--by") from None
+    if as_json:
+        _emit_json(cmap.predict_json(**options))
+        return
+    from capgraph.present import predictions_table, progress_reporter
+
+    with progress_reporter(out, samples if cmap.uncertain else 0) as progress:
+        predictions = cmap.predict(progress=progress, **options)
+    out.print(predictions_table(cmap, predictions, by=by))
 
 
 @app.command()
@@ -149,16 +179,16 @@ def at(
     path: MapArg,
     scale: Annotated[str, typer.Argument(help="A scale such as 70B, 1.4T or 1e24.",
                                          show_default=False)],
-    unit: Annotated[str | None, typer.Option(help="Unit of SCALE: params, tokens or flops "
-                                             "(default: the map's axis).")] = None,
+    unit: UnitOpt = None,
+    samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every node's value at one scale."""
-    if unit is not None and unit not in AXES:
-        raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
+    """Every node's value at one scale, with a 90% interval when parameters are ranges."""
+    _check_unit(unit)
     cmap = _load(path)
     try:
-        snap = cmap.at(scale, unit)
+        snap = cmap.at(scale, unit, samples=samples, seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="SCALE") from None
     if as_json:

@@ -8,7 +8,6 @@ so the same code serves one deterministic map and a Monte Carlo batch.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 from scipy.special import expit
 
 ArrayLike = np.ndarray | float
@@ -23,7 +22,13 @@ def logistic(log_x: ArrayLike, log_midpoint: ArrayLike, slope: ArrayLike,
     >>> float(logistic(10.0, 10.0, 1.5))
     0.5
     """
-    return floor + (ceiling - floor) * expit(slope * (log_x - log_midpoint))
+    z = np.asarray(np.subtract(log_x, log_midpoint))  # in place from here: these arrays are the big ones
+    z *= slope
+    expit(z, out=z)
+    if np.any(floor != 0) or np.any(ceiling != 1):
+        z *= ceiling - floor
+        z += floor
+    return z
 
 
 def power_law(log_x: ArrayLike, log_scale: ArrayLike, exponent: ArrayLike) -> np.ndarray:
@@ -42,6 +47,8 @@ def points(log_x: ArrayLike, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     >>> round(float(points(1.5, np.array([1.0, 2.0]), np.array([0.2, 0.4]))), 6)
     0.3
     """
+    from scipy.interpolate import PchipInterpolator  # deferred: costs a quarter second at start-up
+
     interpolate = PchipInterpolator(log_xs, ys, extrapolate=False)
     clipped = np.clip(log_x, log_xs[0], log_xs[-1])
     return np.clip(interpolate(clipped), 0.0, 1.0)

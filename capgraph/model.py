@@ -6,7 +6,9 @@ one of its methods, so a notebook gets the same answers as the terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +18,43 @@ import numpy as np
 from capgraph import graph as graphs
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
-from capgraph.predict import Prediction, grid, predict
+from capgraph.predict import (
+    GRID_PER_DECADE,
+    MC_GRID_PER_DECADE,
+    QUANTILES,
+    Prediction,
+    crossing_samples,
+    grid,
+    point_estimates,
+    summarize_samples,
+)
 from capgraph.scale import FixedRatio, ScalePoint
-from capgraph.schema import AXES, MapSpec
+from capgraph.schema import AXES, Interval, MapSpec
 from capgraph.source import Document, load_document, parse_document
 from capgraph.units import parse_scale
 from capgraph.validate import validate
 
+#: Monte Carlo defaults: ``--samples`` and ``--seed``.
+DEFAULT_SAMPLES = 2000
+DEFAULT_SEED = 0
+#: Values held at once while sampling (floats): 32M floats is 256 MB.
+MEMORY_FLOATS = 32_000_000
+
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every node's value at one scale (the JSON object of ``capgraph at``)."""
+    """Every node's value at one scale (the JSON object of ``capgraph at``).
+
+    ``values`` are the point estimate; ``quantiles`` give each node's 5th, 50th and 95th
+    percentiles over the Monte Carlo samples (all equal to the value when nothing is uncertain).
+    """
 
     scale: ScalePoint
     values: dict[str, float]
+    quantiles: dict[str, dict[str, float]]
 
     def to_json(self) -> dict[str, Any]:
-        return {"scale": self.scale.as_dict(), "values": self.values}
+        return {"scale": self.scale.as_dict(), "values": self.values, "quantiles": self.quantiles}
 
 
 class CapabilityMap:
@@ -55,11 +77,16 @@ class CapabilityMap:
         self.spec = spec
         self.document = document
         self.path = document.path if document else None
-        self.graph: nx.DiGraph = graphs.build(spec)
-        self.plan: Plan = compile_plan(spec, self.graph)
+        self.plan: Plan = compile_plan(spec)
         self.units = FixedRatio(spec.scale.tokens_per_param)
+        self._sampled: dict[tuple[int, int], Plan] = {}
 
     # --- what the map is ---------------------------------------------------------------------------
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The hierarchy as a networkx DAG (edges child → parent), built on first use."""
+        return graphs.build(self.spec)
 
     @property
     def name(self) -> str:
@@ -79,7 +106,18 @@ class CapabilityMap:
     @property
     def nodes(self) -> list[str]:
         """Every node, children before parents."""
-        return [op.name for op in self.plan.ops]
+        return list(self.plan.names)
+
+    @cached_property
+    def uncertain(self) -> bool:
+        """Whether any curve parameter is a range (so Monte Carlo has something to sample)."""
+        for skill in self.spec.skills.values():
+            body = getattr(skill.curve, skill.curve.kind)
+            if skill.curve.kind != "points" and any(
+                isinstance(getattr(body, f), Interval) for f in type(body).model_fields
+            ):
+                return True
+        return False
 
     def node(self, name: str):
         """The declared skill or capability called ``name``."""
@@ -89,7 +127,8 @@ class CapabilityMap:
         return found
 
     def threshold(self, name: str) -> float | None:
-        return self.plan.ops[self.plan.index[name]].threshold
+        value = self.plan.thresholds[self.plan.index[name]]
+        return None if np.isnan(value) else float(value)
 
     def warnings(self) -> list[Problem]:
         """Things that are allowed but worth knowing, located in the map file."""
@@ -119,29 +158,63 @@ class CapabilityMap:
         return float(self.units.convert(np.log10(parse_scale(scale)), unit, self.axis))
 
     def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Each node's value at the axis scales ``log_x`` (1-d), for plots and tables."""
-        wanted = [self.plan.index[n] for n in (names or self.nodes)]
-        live = evaluate(self.plan, log_x, keep=wanted)
-        return {self.plan.ops[i].name: live[i][0] for i in wanted}
+        """Each node's point-estimate value at the axis scales ``log_x`` (1-d), for plots and tables."""
+        values = evaluate(self.plan, log_x)
+        return {n: values[self.plan.index[n], 0] for n in (names or self.nodes)}
 
-    def at(self, scale: float | str, unit: str | None = None) -> Snapshot:
-        """Every node's value at one scale (``unit`` defaults to the map's axis)."""
-        log_x = self.log_axis(scale, unit)
-        values = self.curves(np.array([log_x]))
-        return Snapshot(self.units.point(log_x, self.axis),
-                        {name: float(v[0]) for name, v in values.items()})
+    def sampled_plan(self, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Plan:
+        """The plan with ``samples`` Monte Carlo draws of every ranged parameter (cached)."""
+        key = (samples, seed)
+        if key not in self._sampled:
+            self._sampled[key] = compile_plan(self.spec, samples=samples, seed=seed)
+        return self._sampled[key]
 
-    def predict(self) -> list[Prediction]:
-        """When each node with a threshold crosses it, ordered by crossing scale."""
-        return predict(self.plan, grid(*self.log_range), self.axis, self.units,
-                       self.spec.scale.data_limit)
+    def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
+           seed: int = DEFAULT_SEED) -> Snapshot:
+        """Every node's value at one scale (``unit`` defaults to the map's axis), with intervals."""
+        log_x = np.array([self.log_axis(scale, unit)])
+        point = evaluate(self.plan, log_x)[:, 0, 0]
+        if self.uncertain and samples > 1:
+            drawn = evaluate(self.sampled_plan(samples, seed), log_x)[:, :, 0]
+            qs = np.quantile(drawn, list(QUANTILES.values()), axis=1)  # (3, nodes)
+        else:
+            qs = np.repeat(point[None, :], len(QUANTILES), axis=0)
+        names = self.nodes
+        return Snapshot(
+            self.units.point(float(log_x[0]), self.axis),
+            {n: float(point[i]) for i, n in enumerate(names)},
+            {n: {k: float(qs[j, i]) for j, k in enumerate(QUANTILES)} for i, n in enumerate(names)},
+        )
 
-    def predict_json(self) -> dict[str, Any]:
-        """``capgraph predict --json``."""
+    def predict(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                by: float | str | None = None, by_unit: str | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Prediction]:
+        """When each node with a threshold crosses it, ordered by crossing scale.
+
+        Parameter ranges are propagated by Monte Carlo (``samples`` draws, seeded by ``seed``);
+        ``by`` asks for the probability of having crossed by that scale (in ``by_unit``, default
+        the map's axis). ``progress(n)`` is called as each chunk of n samples is done.
+        """
+        lo, hi = self.log_range
+        by_log = None if by is None else self.log_axis(by, by_unit)
+        uncertainty = None
+        if self.uncertain and samples > 1:
+            plan = self.sampled_plan(samples, seed)
+            log_x = grid(lo, hi, MC_GRID_PER_DECADE)
+            chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
+            uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress),
+                                            self.axis, self.units, by_log)
+        return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.axis, self.units,
+                               self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
+
+    def predict_json(self, **options: Any) -> dict[str, Any]:
+        """``capgraph predict --json``; ``options`` as for :meth:`predict`."""
         return {
             "map": self.name,
             "axis": self.axis,
-            "capabilities": [p.to_json() for p in self.predict()],
+            "samples": options.get("samples", DEFAULT_SAMPLES) if self.uncertain else 1,
+            "seed": options.get("seed", DEFAULT_SEED),
+            "capabilities": [p.to_json() for p in self.predict(**options)],
         }
 
 

@@ -10,6 +10,7 @@ against closed forms and against brentq on the exact curves.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,12 @@ from scipy.special import logit
 from capgraph.engine import Plan, evaluate
 from capgraph.scale import FixedRatio, ScalePoint
 
+#: Grid density for the point-estimate pass, and for Monte Carlo passes (whose sampling error
+#: dwarfs the interpolation error, so a coarser grid buys speed for nothing).
 GRID_PER_DECADE = 64
+MC_GRID_PER_DECADE = 16
+#: Rows (node × sample curves) handled at once when reading crossings: bounds temporary memory.
+BATCH_ROWS = 8192
 _EPS = 1e-15
 
 
@@ -53,9 +59,9 @@ def first_crossing(log_x: np.ndarray, values: np.ndarray, level: float | np.ndar
     """The smallest scale where ``values`` (samples × points on ``log_x``) reach ``level``."""
     samples, n = values.shape
     level = np.broadcast_to(np.asarray(level, dtype=float), (samples,))
-    above = values >= level[:, None]
-    reached = above.any(axis=1)
-    first = above.argmax(axis=1)
+    above = values >= level[:, None].astype(values.dtype)
+    first = above.argmax(axis=1)  # 0 also when never reached: told apart on the next line
+    reached = above[np.arange(samples), first]
     at_start = reached & (first == 0)
     inside = reached & (first > 0)
     lo = np.where(inside, first - 1, np.where(at_start, 0, n - 1))
@@ -76,13 +82,15 @@ def _refine(values: np.ndarray, lo: np.ndarray, level: np.ndarray) -> np.ndarray
     """
     rows = np.arange(values.shape[0])
     n = values.shape[1]
-    g = lambda j: logit(np.clip(values[rows, np.clip(j, 0, n - 1)], _EPS, 1 - _EPS))  # noqa: E731
+    def g(j: np.ndarray) -> np.ndarray:  # logit of the curve at grid index j, in float64
+        return logit(np.clip(values[rows, np.clip(j, 0, n - 1)].astype(float), _EPS, 1 - _EPS))
+
     g0, g1 = g(lo), g(lo + 1)
     m0 = (g1 - g(lo - 1)) / np.where(lo > 0, 2.0, 1.0)
     m1 = (g(lo + 2) - g0) / np.where(lo + 2 < n, 2.0, 1.0)
     target = logit(np.clip(level, _EPS, 1 - _EPS))
     a, b = np.zeros_like(g0), np.ones_like(g0)
-    for _ in range(40):  # 2^-40 of a grid step: far below any precision that matters
+    for _ in range(16):  # 2^-16 of a grid step: far below any precision that matters
         t = (a + b) / 2
         t2, t3 = t * t, t * t * t
         hermite = ((2 * t3 - 3 * t2 + 1) * g0 + (t3 - 2 * t2 + t) * m0
@@ -103,10 +111,19 @@ def sharpness(log_x: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 # --- predictions -----------------------------------------------------------------------------------
 
+QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
+
 
 @dataclass(frozen=True)
 class Prediction:
-    """When one node crosses its threshold (the JSON object of ``capgraph predict``)."""
+    """When one node crosses its threshold (the JSON object of ``capgraph predict``).
+
+    ``status``, ``crossing``, the values, sharpness and bottleneck describe the point estimate (every
+    parameter range at its median). ``quantiles`` (5th, 50th and 95th percentiles of the crossing over
+    the Monte Carlo samples that cross), ``p_never`` (the share that never crosses in range) and
+    ``p_crossed_by`` (the share crossed by a given scale) describe the uncertainty; without ranges
+    they follow from the point estimate.
+    """
 
     name: str
     kind: str
@@ -119,6 +136,9 @@ class Prediction:
     max_value: float
     sharpness_decades: float | None
     bottleneck: str | None
+    quantiles: dict[str, ScalePoint] | None = None
+    p_never: float = 0.0
+    p_crossed_by: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +153,9 @@ class Prediction:
             "max_value": self.max_value,
             "sharpness_decades": self.sharpness_decades,
             "bottleneck": self.bottleneck,
+            "quantiles": {k: v.as_dict() for k, v in self.quantiles.items()} if self.quantiles else None,
+            "p_never": self.p_never,
+            "p_crossed_by": self.p_crossed_by,
         }
 
 
@@ -144,33 +167,106 @@ def sort_key(p: Prediction) -> tuple[int, float, str]:
     return (_STATUS_ORDER[p.status], p.crossing.params if p.crossing else 0.0, p.name)
 
 
-def predict(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
-            data_limit: float | None = None) -> list[Prediction]:
-    """Crossing of every node with a threshold, in table order."""
+def thresholded(plan: Plan) -> np.ndarray:
+    """Indices of the nodes that have a threshold, in plan order."""
+    return np.flatnonzero(~np.isnan(plan.thresholds))
+
+
+Uncertainty = tuple[dict[str, ScalePoint] | None, float, float | None]
+
+
+def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
+                    data_limit: float | None = None, *, by_log: float | None = None,
+                    uncertainty: list[Uncertainty] | None = None) -> list[Prediction]:
+    """Every thresholded node's prediction from a one-sample (point-estimate) plan.
+
+    ``uncertainty`` gives each node's (quantiles, p_never, p_crossed_by) from Monte Carlo, in
+    :func:`thresholded` order; without it they follow from the point estimate itself.
+    """
+    values = evaluate(plan, log_x, slice(0, 1))[:, 0, :]
+    nodes = thresholded(plan)
     out: list[Prediction] = []
-
-    def on_node(i: int, values: np.ndarray, child_values: list[np.ndarray]) -> None:
-        op = plan.ops[i]
-        if op.threshold is None:
-            return
-        crossing = first_crossing(log_x, values, op.threshold)
-        log_c = float(crossing.log_x[0])
-        status = ("never" if math.isnan(log_c)
-                  else "above_at_start" if bool(crossing.at_start[0]) else "crosses")
-        point = units.point(log_c, axis) if status != "never" else None
-        bottleneck = None
-        if child_values:  # read children where the node crosses (or at the end if it never does)
-            at = [float(crossing.read(c)[0]) if status != "never" else float(c[0, -1])
-                  for c in child_values]
-            bottleneck = plan.ops[op.children[int(np.argmin(at))]].name
-        sharp = float(sharpness(log_x, values)[0])
-        out.append(Prediction(
-            name=op.name, kind=op.kind, threshold=op.threshold, status=status, crossing=point,
-            data_limited=bool(point and data_limit is not None and point.tokens > data_limit),
-            value_at_start=float(values[0, 0]), value_at_end=float(values[0, -1]),
-            max_value=float(values[0].max()),
-            sharpness_decades=None if math.isnan(sharp) else sharp, bottleneck=bottleneck,
-        ))
-
-    evaluate(plan, log_x, on_node=on_node, keep=())
+    for start in range(0, len(nodes), BATCH_ROWS):
+        batch = nodes[start:start + BATCH_ROWS]
+        curves_ = values[batch]
+        crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
+        sharp = sharpness(log_x, curves_)
+        neck = _bottlenecks(plan, values, batch, crossing)
+        points = units.points(crossing.log_x, axis)
+        with np.errstate(invalid="ignore"):
+            by = None if by_log is None else (crossing.log_x <= by_log + 1e-12)
+        starts, ends, tops = curves_[:, 0].tolist(), curves_[:, -1].tolist(), curves_.max(axis=1).tolist()
+        for row, node in enumerate(batch.tolist()):
+            never = math.isnan(crossing.log_x[row])
+            status = "never" if never else "above_at_start" if crossing.at_start[row] else "crosses"
+            point = None if never else points[row]
+            if uncertainty is not None:
+                quantiles, p_never, p_by = uncertainty[start + row]
+            else:
+                quantiles = None if never else dict.fromkeys(QUANTILES, point)
+                p_never, p_by = float(never), None if by is None else float(by[row])
+            out.append(Prediction(
+                name=plan.names[node], kind=plan.kinds[node], threshold=float(plan.thresholds[node]),
+                status=status, crossing=point,
+                data_limited=bool(point and data_limit is not None and point.tokens > data_limit),
+                value_at_start=starts[row], value_at_end=ends[row], max_value=tops[row],
+                sharpness_decades=None if math.isnan(sharp[row]) else float(sharp[row]),
+                bottleneck=neck.get(node), quantiles=quantiles, p_never=p_never, p_crossed_by=p_by,
+            ))
     return sorted(out, key=sort_key)
+
+
+def _bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
+    """The child furthest from 1 where each node crosses (at the range's end if it never does)."""
+    rows = [(r, c) for r, node in enumerate(batch) for c in plan.children[node]]
+    if not rows:
+        return {}
+    row, child = np.array(rows).T
+    lo, t = crossing.lo[row], crossing.t[row]
+    hi = np.minimum(lo + 1, values.shape[1] - 1)
+    at = values[child, lo] * (1 - t) + values[child, hi] * t
+    order = np.lexsort((at, row))  # by node, then by the child's value
+    first = np.unique(row[order], return_index=True)[1]
+    return {int(batch[row[order[i]]]): plan.names[child[order[i]]] for i in first}
+
+
+def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
+
+    Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for.
+    """
+    nodes = thresholded(plan)
+    out = np.full((len(nodes), plan.samples), np.nan)
+    for s0 in range(0, plan.samples, chunk):
+        s1 = min(plan.samples, s0 + chunk)
+        values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
+        width = s1 - s0
+        per_batch = max(1, BATCH_ROWS // width)
+        for n0 in range(0, len(nodes), per_batch):
+            batch = nodes[n0:n0 + per_batch]
+            rows = values[batch].reshape(len(batch) * width, -1)
+            level = np.repeat(plan.thresholds[batch], width)
+            found = first_crossing(log_x, rows, level).log_x
+            out[n0:n0 + len(batch), s0:s1] = found.reshape(len(batch), width)
+        del values
+        if progress:
+            progress(s1 - s0)
+    return out
+
+
+def summarize_samples(log_cross: np.ndarray, axis: str, units: FixedRatio,
+                      by_log: float | None = None) -> list[Uncertainty]:
+    """Per node: crossing quantiles over the samples that cross, p_never and p_crossed_by."""
+    out = []
+    crossed = ~np.isnan(log_cross)
+    p_never = 1.0 - crossed.mean(axis=1)
+    with np.errstate(invalid="ignore"):
+        reached = (log_cross <= by_log).mean(axis=1) if by_log is not None else None
+    for i in range(log_cross.shape[0]):
+        quantiles = None
+        if crossed[i].any():
+            qs = np.quantile(log_cross[i, crossed[i]], list(QUANTILES.values()))
+            quantiles = dict(zip(QUANTILES, units.points(qs, axis), strict=True))
+        out.append((quantiles, float(p_never[i]), None if reached is None else float(reached[i])))
+    return out

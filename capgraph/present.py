@@ -5,12 +5,19 @@ Nothing here computes a number; it only lays out what :mod:`capgraph.model` retu
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from capgraph.model import CapabilityMap, Snapshot
 from capgraph.predict import Prediction
+from capgraph.schema import Interval
 from capgraph.units import human
 
 
@@ -18,7 +25,19 @@ def _sharp(p: Prediction) -> str:
     return "–" if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
 
 
-def predictions_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table:
+def _interval(p: Prediction, unit: str) -> str:
+    """``median [p5–p95]`` of the crossing in one unit, from the Monte Carlo quantiles."""
+    q = p.quantiles
+    if not q:
+        return ""
+    fmt = human if unit != "flops" else (lambda x: f"{x:.2g}")
+    mid = fmt(getattr(q["p50"], unit))
+    return f"{mid} [{fmt(getattr(q['p5'], unit))}–{fmt(getattr(q['p95'], unit))}]"
+
+
+def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
+    if cmap.uncertain:
+        return _uncertain_table(cmap, predictions, by)
     table = Table(title=f"{cmap.name}: threshold crossings ({cmap.axis} axis)", title_justify="left")
     table.add_column("node", overflow="fold")
     table.add_column("threshold", justify="right")
@@ -40,10 +59,61 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Tab
                           style=style),
                      Text(prefix + f"{c.flops:.3g}")]
         table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), p.bottleneck or "")
+    if by is not None:
+        for p in predictions:
+            table.caption = (table.caption or "") + f"{p.name}: crossed by {by}: {p.p_crossed_by:.0%}\n"
     return table
 
 
+def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None) -> Table:
+    """Median crossing with its 90% interval, the share that never crosses, and the bottleneck."""
+    title = f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("node", overflow="fold")
+    table.add_column("threshold", justify="right")
+    table.add_column("params", justify="right")
+    table.add_column("FLOPs", justify="right")
+    table.add_column("never", justify="right")
+    if by is not None:
+        table.add_column(f"by {by}", justify="right")
+    table.add_column("bottleneck", overflow="fold")
+    for p in predictions:
+        row = [p.name, f"{p.threshold:g}", _interval(p, "params") or "never",
+               _interval(p, "flops"), f"{p.p_never:.0%}"]
+        if by is not None:
+            row.append(f"{p.p_crossed_by:.0%}")
+        table.add_row(*row, p.bottleneck or "")
+    return table
+
+
+@contextmanager
+def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Iterator[Callable[[int], None]]:
+    """A callback that advances a progress bar, shown only on a terminal and once work takes > delay s."""
+    started = time.monotonic()
+    state: dict[str, object] = {}
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if "bar" not in state and console.is_terminal and time.monotonic() - started > delay and total:
+            bar = Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                           TimeRemainingColumn(), console=console, transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("sampling", total=total)
+        if "bar" in state:
+            state["bar"].update(state["task"], completed=done)
+
+    try:
+        yield advance
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
 def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
+    if cmap.uncertain:
+        return _uncertain_snapshot(cmap, snap)
     s = snap.scale
     title = (f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
              f"{s.flops:.3g} FLOPs")
@@ -63,6 +133,22 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
     return table
 
 
+def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot) -> Table:
+    s = snap.scale
+    table = Table(title=f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
+                  f"{s.flops:.3g} FLOPs: median [90% interval]", title_justify="left")
+    table.add_column("node", overflow="fold")
+    table.add_column("kind")
+    table.add_column("value", justify="right")
+    table.add_column("threshold", justify="right")
+    for name in cmap.nodes[::-1]:
+        q, threshold = snap.quantiles[name], cmap.threshold(name)
+        table.add_row(name, cmap.graph.nodes[name]["kind"],
+                      f"{q['p50']:.3f} [{q['p5']:.3f}–{q['p95']:.3f}]",
+                      "" if threshold is None else f"{threshold:g}")
+    return table
+
+
 def describe(cmap: CapabilityMap, name: str) -> str:
     """One line: a skill's curve or a capability's rule, then its lens and threshold."""
     node = cmap.node(name)
@@ -73,8 +159,7 @@ def describe(cmap: CapabilityMap, name: str) -> str:
         if kind == "points":
             parts.append(f"points ({len(body)})")
         else:
-            args = ", ".join(f"{k}={human(v) if k in ('midpoint', 'scale') else f'{v:g}'}"
-                             for k, v in body.model_dump().items())
+            args = ", ".join(f"{k}={_param(k, getattr(body, k))}" for k in type(body).model_fields)
             parts.append(f"{kind}({args})")
     else:
         rule = node.combine + (f" k={node.k}" if node.k else "")
@@ -87,6 +172,13 @@ def describe(cmap: CapabilityMap, name: str) -> str:
     if threshold is not None:
         parts.append(f"threshold {threshold:g}")
     return " · ".join(parts)
+
+
+def _param(key: str, value: float | Interval) -> str:
+    fmt = human if key in ("midpoint", "scale") else (lambda v: f"{v:g}")
+    if isinstance(value, Interval):
+        return f"{fmt(value.p5)} to {fmt(value.p95)}"
+    return fmt(value)
 
 
 def hierarchy_tree(cmap: CapabilityMap) -> Tree:

@@ -51,6 +51,33 @@ def k_of_n(values: Values, counts: Weights, k: int) -> np.ndarray:
     return state[k]
 
 
+def k_of_n_padded(trials: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """:func:`k_of_n` for many nodes at once.
+
+    ``trials`` is (T, nodes, ...): each node's per-trial success probabilities, padded with zeros
+    up to T (a trial that never succeeds changes nothing); ``ks`` (nodes,) the k of each node. The
+    dynamic programme runs once over all nodes, tracking P(exactly j) for j below the largest k.
+
+    >>> trials = np.array([[0.5, 0.9], [0.5, 0.9], [0.5, 0.0]])  # 3 coins; 2 trials at 0.9
+    >>> np.round(k_of_n_padded(trials, np.array([2, 2])), 6).tolist()
+    [0.5, 0.81]
+    """
+    k_max = int(ks.max())
+    state = np.zeros((k_max + 1, *trials.shape[1:]), dtype=trials.dtype)
+    state[0] = 1.0
+    for p in trials:
+        q = 1.0 - p
+        state[k_max] += state[k_max - 1] * p
+        for j in range(k_max - 1, 0, -1):
+            state[j] = state[j] * q + state[j - 1] * p
+        state[0] *= q
+    out = np.empty_like(state[0])
+    for k in np.unique(ks):  # P(at least k) summed over the tail, without cancellation
+        chosen = ks == k
+        out[chosen] = state[k:, chosen].sum(axis=0)
+    return out
+
+
 def mean(values: Values, weights: Weights) -> np.ndarray:
     """Weighted arithmetic mean: a benchmark average."""
     total = sum(weights)

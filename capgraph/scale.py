@@ -63,5 +63,10 @@ class FixedRatio:
 
     def point(self, log_x: float, unit: str) -> ScalePoint:
         """A scale in ``unit`` (as log10) in all three units."""
-        log_p = float(self.log_params(log_x, unit))
-        return ScalePoint(*(float(10.0 ** self.log_unit(log_p, u)) for u in AXES))
+        return self.points(np.array([log_x]), unit)[0]
+
+    def points(self, log_x: np.ndarray, unit: str) -> list[ScalePoint]:
+        """Many scales in ``unit`` (as log10) in all three units, converted as arrays."""
+        log_p = self.log_params(np.asarray(log_x, dtype=float), unit)
+        columns = [np.power(10.0, self.log_unit(log_p, u)).tolist() for u in AXES]
+        return [ScalePoint(*row) for row in zip(*columns, strict=True)]

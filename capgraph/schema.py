@@ -7,6 +7,9 @@ reference in ``docs/format.md`` (a test keeps the two in step) and in ``capgraph
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -71,11 +75,91 @@ def _open_unit(value: float) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class Interval:
+    """An uncertain parameter, given as its 90% interval (5th and 95th percentiles).
+
+    ``log`` marks scale-like parameters, drawn log-normally over the interval; the others are
+    drawn from a normal truncated to their valid range (see :mod:`capgraph.sampling`).
+    """
+
+    p5: float
+    p95: float
+    log: bool = False
+
+    @property
+    def median(self) -> float:
+        return math.sqrt(self.p5 * self.p95) if self.log else (self.p5 + self.p95) / 2
+
+    def __str__(self) -> str:
+        return f"{self.p5:g} to {self.p95:g}"
+
+
+_INTERVAL_TEXT = re.compile(r"^\s*(\S+)\s+to\s+(\S+)\s*$")
+
+
+def _param(parse, check, *, log: bool):
+    """Validator for a curve parameter: a number, ``"A to B"`` or ``{p5: A, p95: B}``."""
+    point = _wrap(parse)
+
+    def one(value: Any) -> float:
+        return check(point(value)) if check else point(value)
+
+    def validate(value: Any) -> float | Interval:
+        ends = None
+        if isinstance(value, str) and (match := _INTERVAL_TEXT.match(value)):
+            ends = match.groups()
+        elif isinstance(value, dict):
+            if set(value) != {"p5", "p95"}:
+                raise PydanticCustomError("interval_keys", "an interval is written {p5: low, p95: high}")
+            ends = (value["p5"], value["p95"])
+        if ends is None:
+            return one(value)
+        low, high = one(ends[0]), one(ends[1])
+        if low > high:
+            raise PydanticCustomError(
+                "interval_order", f"the interval's ends are reversed: {low:g} to {high:g}"
+            )
+        return low if low == high else Interval(low, high, log)
+
+    return validate
+
+
+def _param_schema(base: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            *base["anyOf"],
+            {"type": "string", "pattern": r"^\s*\S+\s+to\s+\S+\s*$"},
+            {"type": "object", "properties": {"p5": base, "p95": base}, "required": ["p5", "p95"],
+             "additionalProperties": False},
+        ]
+    }
+
+
 Number = Annotated[float, BeforeValidator(_wrap(parse_number)), WithJsonSchema(_NUMBER_SCHEMA)]
 Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(_NUMBER_SCHEMA)]
 Positive = Annotated[Number, AfterValidator(_positive)]
 Fraction = Annotated[Number, AfterValidator(_unit_interval)]
 Threshold = Annotated[Number, AfterValidator(_open_unit)]
+
+# Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}).
+ScaleParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_scale, None, log=True)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+]
+PositiveParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_number, _positive, log=False)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+]
+FractionParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+]
+
+
+def median(value: float | Interval) -> float:
+    """A parameter's point estimate: itself, or its interval's median."""
+    return value.median if isinstance(value, Interval) else value
 
 
 class Strict(BaseModel):
@@ -98,19 +182,18 @@ def _one_of(model: BaseModel) -> None:
 class Logistic(Strict):
     """floor + (ceiling − floor) · σ(slope · (log10 x − log10 midpoint))."""
 
-    midpoint: Scale = Field(description="Scale at which the curve is halfway from floor to ceiling.")
-    slope: Positive = Field(description="Steepness in logits per decade of scale.")
-    floor: Fraction = Field(0.0, description="Value far below the midpoint (chance level).")
-    ceiling: Fraction = Field(1.0, description="Value far above the midpoint.")
+    midpoint: ScaleParam = Field(description="Scale at which the curve is halfway from floor to ceiling.")
+    slope: PositiveParam = Field(description="Steepness in logits per decade of scale.")
+    floor: FractionParam = Field(0.0, description="Value far below the midpoint (chance level).")
+    ceiling: FractionParam = Field(1.0, description="Value far above the midpoint.")
 
     @field_validator("ceiling")
     @classmethod
-    def _above_floor(cls, ceiling: float, info: ValidationInfo) -> float:
+    def _above_floor(cls, ceiling: float | Interval, info: ValidationInfo) -> float | Interval:
         floor = info.data.get("floor")
-        if floor is not None and floor >= ceiling:
+        if floor is not None and median(floor) >= median(ceiling):
             raise PydanticCustomError(
-                "floor_ceiling", "floor ({floor}) must be below ceiling ({ceiling})",
-                {"floor": floor, "ceiling": ceiling},
+                "floor_ceiling", f"floor ({floor}) must be below ceiling ({ceiling})"
             )
         return ceiling
 
@@ -118,8 +201,8 @@ class Logistic(Strict):
 class PowerLaw(Strict):
     """exp(−(x / scale)^(−exponent)): per-item loss falling as a power law of scale."""
 
-    scale: Scale = Field(description="Scale at which the value is exp(−1) ≈ 0.37.")
-    exponent: Positive = Field(description="Power-law exponent of the per-item loss.")
+    scale: ScaleParam = Field(description="Scale at which the value is exp(−1) ≈ 0.37.")
+    exponent: PositiveParam = Field(description="Power-law exponent of the per-item loss.")
 
 
 def _points(value: Any) -> Any:
@@ -309,6 +392,9 @@ class Capability(Strict):
     k: int | None = Field(None, ge=1, description="With combine: k_of_n, how many must succeed.")
     metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
     threshold: Threshold | None = Field(None, description="Usable at this value; default: the map's.")
+    correlation: Fraction | None = Field(
+        None, description="Overrides the map's correlation for the skills below this capability."
+    )
 
     @field_validator("requires")
     @classmethod
@@ -398,6 +484,10 @@ class MapSpec(Strict):
     description: str | None = Field(None, description="Free text about the map.")
     scale: ScaleSpec = Field(default_factory=ScaleSpec, description="Scale axis, range and units.")
     threshold: Threshold = Field(0.5, description="Default threshold of every capability.")
+    correlation: Fraction = Field(
+        0.0, description="Correlation ρ of skills through a shared general-capability factor (in Monte "
+        "Carlo draws of ranged parameters)."
+    )
     skills: dict[str, Skill] = Field(description="Leaf abilities by name.")
     capabilities: dict[str, Capability] = Field(
         default_factory=dict, description="Composite abilities by name."

@@ -137,7 +137,7 @@ def structure_problems(doc: Document) -> list[Problem]:
                 doc.problem(("capabilities", name), f"'{name}' is defined as a skill too", key=True)
             )
     names = set(skills) | set(caps)
-    graph = nx.DiGraph()
+    edges: list[tuple[str, str, Loc, bool]] = []
     for name, node in caps.items():
         for child, loc, is_key in _children(node, ("capabilities", name)):
             if child not in names:
@@ -145,7 +145,37 @@ def structure_problems(doc: Document) -> list[Problem]:
                 problems.append(doc.problem(loc, f"'{child}' is not a skill or capability{hint}",
                                             key=is_key))
             else:
-                graph.add_edge(name, child, loc=loc, key=is_key)
+                edges.append((name, child, loc, is_key))
+    problems.extend(_cycles(doc, edges))
+    return problems
+
+
+def _cycles(doc: Document, edges: list[tuple[str, str, Loc, bool]]) -> list[Problem]:
+    """One problem per cycle-bearing strongly connected component, printed as its path.
+
+    Kahn's algorithm first (cheap on the large acyclic maps that are the rule); networkx only
+    looks at what is left when it could not finish.
+    """
+    parents: dict[str, list[str]] = {}
+    pending: dict[str, int] = {}
+    for parent, child, _, _ in edges:
+        parents.setdefault(child, []).append(parent)
+        pending[parent] = pending.get(parent, 0) + 1
+        pending.setdefault(child, 0)
+    ready = [n for n, count in pending.items() if count == 0]
+    while ready:
+        for parent in parents.get(ready.pop(), ()):
+            pending[parent] -= 1
+            if pending[parent] == 0:
+                ready.append(parent)
+    stuck = {n for n, count in pending.items() if count > 0}
+    if not stuck:
+        return []
+    graph = nx.DiGraph()
+    for parent, child, loc, is_key in edges:
+        if parent in stuck and child in stuck:
+            graph.add_edge(parent, child, loc=loc, key=is_key)
+    problems = []
     for component in nx.strongly_connected_components(graph):
         start = min(component)
         if len(component) == 1 and not graph.has_edge(start, start):
