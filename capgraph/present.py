@@ -45,6 +45,8 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
     table.add_column("tokens", justify="right")
     table.add_column("FLOPs", justify="right")
     table.add_column("sharpness\n(decades)", justify="right")
+    if by is not None:
+        table.add_column(f"by {by}", justify="right")
     table.add_column("bottleneck", overflow="fold")
     for p in predictions:
         if p.status == "never":
@@ -58,10 +60,8 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
                      Text(prefix + human(c.tokens) + (" data-limited" if p.data_limited else ""),
                           style=style),
                      Text(prefix + f"{c.flops:.3g}")]
-        table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), p.bottleneck or "")
-    if by is not None:
-        for p in predictions:
-            table.caption = (table.caption or "") + f"{p.name}: crossed by {by}: {p.p_crossed_by:.0%}\n"
+        crossed = [] if by is None else ["yes" if p.p_crossed_by else "no"]
+        table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), *crossed, p.bottleneck or "")
     return table
 
 

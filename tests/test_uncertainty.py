@@ -208,3 +208,39 @@ def test_bad_intervals_are_located(write_map, value, fragment, token):
     (problem,) = info.value.problems
     assert fragment in problem.message
     assert (problem.line, problem.col) == (2, path.read_text().splitlines()[1].index(token) + 1)
+
+
+def test_progress_bar_only_on_a_terminal_after_a_delay():
+    import io
+
+    from rich.console import Console
+
+    from capgraph.present import progress_reporter
+
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    with progress_reporter(piped, 100, delay=0.0) as advance:
+        advance(50)
+        advance(50)
+    assert piped.file.getvalue() == ""  # not a terminal: nothing drawn
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=80)
+    with progress_reporter(screen, 100, delay=0.0) as advance:
+        advance(100)
+    assert "sampling" in screen.file.getvalue()
+
+    quick = Console(file=io.StringIO(), force_terminal=True, width=80)
+    with progress_reporter(quick, 100, delay=60.0) as advance:  # finished before the delay
+        advance(100)
+    assert quick.file.getvalue() == ""
+
+
+def test_predict_json_has_no_progress_output(write_map):
+    path = write_map(SINGLE % ("3e9 to 3e10", 0.5))
+    result = CliRunner().invoke(app, ["predict", str(path), "--json", "--samples", "100"])
+    json.loads(result.stdout)  # nothing but the JSON
+
+
+def test_by_with_a_bad_scale_is_a_usage_error(write_map):
+    path = write_map(SINGLE % ("3e9 to 3e10", 0.5))
+    result = CliRunner().invoke(app, ["predict", str(path), "--by", "soon"])
+    assert result.exit_code == 2 and "not a number" in result.output
