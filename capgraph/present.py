@@ -35,19 +35,25 @@ def _interval(p: Prediction, unit: str) -> str:
     return f"{mid} [{fmt(getattr(q['p5'], unit))}–{fmt(getattr(q['p95'], unit))}]"
 
 
+_TEXT_COLUMNS = ("node", "kind", "bottleneck", "")
+
+
+def _table(title: str, headers: list[str]) -> Table:
+    """A table with names folded on the left and numbers on the right."""
+    table = Table(title=title, title_justify="left")
+    for header in headers:
+        text = header in _TEXT_COLUMNS
+        table.add_column(header, justify="left" if text else "right", overflow="fold" if text else "ellipsis")
+    return table
+
+
 def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
     if cmap.uncertain:
         return _uncertain_table(cmap, predictions, by)
-    table = Table(title=f"{cmap.name}: threshold crossings ({cmap.axis} axis)", title_justify="left")
-    table.add_column("node", overflow="fold")
-    table.add_column("threshold", justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("tokens", justify="right")
-    table.add_column("FLOPs", justify="right")
-    table.add_column("sharpness\n(decades)", justify="right")
-    if by is not None:
-        table.add_column(f"by {by}", justify="right")
-    table.add_column("bottleneck", overflow="fold")
+    by_column = [] if by is None else [f"by {by}"]
+    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis)",
+                   ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", *by_column,
+                    "bottleneck"])
     for p in predictions:
         if p.status == "never":
             cells = [Text(f"never (max {p.max_value:.3g})", style="dim"), "", ""]
@@ -67,16 +73,9 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
 
 def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None) -> Table:
     """Median crossing with its 90% interval, the share that never crosses, and the bottleneck."""
-    title = f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
-    table = Table(title=title, title_justify="left")
-    table.add_column("node", overflow="fold")
-    table.add_column("threshold", justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("FLOPs", justify="right")
-    table.add_column("never", justify="right")
-    if by is not None:
-        table.add_column(f"by {by}", justify="right")
-    table.add_column("bottleneck", overflow="fold")
+    by_column = [] if by is None else [f"by {by}"]
+    table = _table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)",
+                   ["node", "threshold", "params", "FLOPs", "never", *by_column, "bottleneck"])
     for p in predictions:
         row = [p.name, f"{p.threshold:g}", _interval(p, "params") or "never",
                _interval(p, "flops"), f"{p.p_never:.0%}"]
@@ -115,14 +114,8 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
     if cmap.uncertain:
         return _uncertain_snapshot(cmap, snap)
     s = snap.scale
-    title = (f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
-             f"{s.flops:.3g} FLOPs")
-    table = Table(title=title, title_justify="left")
-    table.add_column("node", overflow="fold")
-    table.add_column("kind")
-    table.add_column("value", justify="right")
-    table.add_column("threshold", justify="right")
-    table.add_column("")
+    table = _table(f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, {s.flops:.3g} FLOPs",
+                   ["node", "kind", "value", "threshold", ""])
     for name in cmap.nodes[::-1]:  # most composite first
         value, threshold = snap.values[name], cmap.threshold(name)
         mark = ""
@@ -135,12 +128,8 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
 
 def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot) -> Table:
     s = snap.scale
-    table = Table(title=f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
-                  f"{s.flops:.3g} FLOPs: median [90% interval]", title_justify="left")
-    table.add_column("node", overflow="fold")
-    table.add_column("kind")
-    table.add_column("value", justify="right")
-    table.add_column("threshold", justify="right")
+    table = _table(f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
+                   f"{s.flops:.3g} FLOPs: median [90% interval]", ["node", "kind", "value", "threshold"])
     for name in cmap.nodes[::-1]:
         q, threshold = snap.quantiles[name], cmap.threshold(name)
         table.add_row(name, cmap.graph.nodes[name]["kind"],
