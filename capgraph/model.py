@@ -16,6 +16,7 @@ import numpy as np
 from capgraph import graph as graphs
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
+from capgraph.fitmap import resolve_fits
 from capgraph.predict import Prediction, grid, predict
 from capgraph.scale import FixedRatio, ScalePoint
 from capgraph.schema import AXES, MapSpec
@@ -148,10 +149,10 @@ class CapabilityMap:
 def load(path: str | Path) -> CapabilityMap:
     """Read, validate and compile a map file (YAML or JSON); raise MapError on any problem."""
     document = load_document(path)
-    return CapabilityMap(validate(document), document)
+    return CapabilityMap(resolve_fits(validate(document), document), document)
 
 
 def loads(text: str, name: str = "<map>") -> CapabilityMap:
     """Like :func:`load`, from text."""
     document = parse_document(text, name)
-    return CapabilityMap(validate(document), document)
+    return CapabilityMap(resolve_fits(validate(document), document), document)
