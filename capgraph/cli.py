@@ -318,8 +318,11 @@ def backtest(
          f"{result.coverage:.0%} inside the 90% band")
     if threshold is not None:
         err_dec = result.crossing_error_decades
-        _say(f"crossing {threshold:g}: predicted {human(result.crossing_predicted)}, observed "
-             f"{human(result.crossing_observed)}"
+        predicted = ("never (the fitted curve stays below it)" if result.crossing_predicted is None
+                     else human(result.crossing_predicted))
+        observed = ("not reached in the held-out rows" if result.crossing_observed is None
+                    else human(result.crossing_observed))
+        _say(f"crossing {threshold:g}: predicted {predicted}, observed {observed}"
              + (f", off by {err_dec:+.2f} decades" if err_dec is not None else ""))
 
 
