@@ -40,6 +40,7 @@ class RuleAudit:
     exponents: dict[str, float] = field(default_factory=dict)  # fitted w_i of all_fitted
     naive_gap: float = 0.0  # mean(observed − naive product)
     x_range: tuple[float, float] | None = None  # scales the rows span
+    n_skipped: int = 0  # rows without a positive scale or a number in every column involved
 
     @property
     def best(self) -> str:
@@ -63,7 +64,7 @@ class RuleAudit:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "declared": self.declared, "children": list(self.children),
-            "n_rows": self.n_rows, "rmse": dict(self.rmse), "best": self.best,
+            "n_rows": self.n_rows, "n_skipped": self.n_skipped, "rmse": dict(self.rmse), "best": self.best,
             "improvement": self.improvement, "exponents": dict(self.exponents),
             "naive_gap": self.naive_gap, "verdict": self.verdict,
             "x_range": list(self.x_range) if self.x_range else None,
@@ -75,8 +76,7 @@ class Audit:
     """Every auditable capability, and those left out with the reason."""
 
     capabilities: tuple[RuleAudit, ...]
-    skipped: dict[str, str]
-    n_skipped_rows: int = 0
+    skipped: dict[str, str]  # capability → why it was not audited
 
     def to_json(self) -> dict[str, Any]:
         return {"capabilities": [c.to_json() for c in self.capabilities], "skipped": dict(self.skipped)}
@@ -140,7 +140,6 @@ def audit(cmap, table: Table, x: str, *, where: Mapping[str, Any] | None = None)
     rows = table.where(where or {})
     rows.require(x)
     done, skipped = [], {}
-    most_skipped = 0
     for name, cap in sorted(cmap.spec.capabilities.items()):
         children = sorted(cap.requires)
         wanted = {n: (cmap.node(n).column or n) for n in [name, *children]}
@@ -151,7 +150,6 @@ def audit(cmap, table: Table, x: str, *, where: Mapping[str, Any] | None = None)
         cols = rows.numeric(x, *dict.fromkeys(wanted.values()), positive=[x])
         for column in dict.fromkeys(wanted.values()):
             cols.require_fraction(column)
-        most_skipped = max(most_skipped, cols.n_skipped)
         if cols.n_used < 2:
             skipped[name] = f"only {cols.n_used} usable row(s)"
             continue
@@ -162,5 +160,6 @@ def audit(cmap, table: Table, x: str, *, where: Mapping[str, Any] | None = None)
             [cap.requires[c] for c in children], cols[wanted[name]], k=cap.k, metric=metric,
             metric_params=params,
         )
-        done.append(replace(found, x_range=(float(cols[x].min()), float(cols[x].max()))))
-    return Audit(tuple(done), skipped, most_skipped)
+        done.append(replace(found, x_range=(float(cols[x].min()), float(cols[x].max())),
+                            n_skipped=cols.n_skipped))
+    return Audit(tuple(done), skipped)

@@ -375,7 +375,7 @@ def audit(
         return
     for c in result.capabilities:
         errors = ", ".join(f"{k} {v:.4f}" for k, v in sorted(c.rmse.items(), key=lambda kv: kv[1]))
-        _say(f"{c.name} (declared {c.declared}, {c.n_rows} rows): best {c.best}, "
+        _say(f"{c.name} (declared {c.declared}, {c.n_rows} rows, {c.n_skipped} skipped): best {c.best}, "
              f"{c.improvement:.4f} lower RMSE than declared; {c.verdict.replace('_', ' ')} "
              f"than the naive product (mean gap {c.naive_gap:+.3f})")
         _say(f"  RMSE: {errors}")

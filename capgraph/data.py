@@ -126,6 +126,8 @@ def to_float(cell: Any) -> float | None:
 
 def same_value(cell: Any, wanted: Any) -> bool:
     """Cell equals a filter value: as numbers when both are numbers, else as trimmed text."""
+    if isinstance(wanted, bool) or isinstance(cell, bool):  # YAML true / CSV "True" / JSON true
+        return _text(cell).lower() == _text(wanted).lower()
     a, b = to_float(cell), to_float(wanted)
     if a is not None and b is not None:
         return a == b
@@ -133,8 +135,6 @@ def same_value(cell: Any, wanted: Any) -> bool:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
     return "" if value is None else str(value).strip()
 
 

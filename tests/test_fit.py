@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import capgraph
 from capgraph import curves
@@ -185,3 +187,21 @@ def test_snippet_point_form_loads_as_a_map_curve():
 def test_format_number():
     assert [format_number(v) for v in (2.1e9, 4.0e9, 0.25, 1234.5, 1e-5)] == ["2.1e9", "4e9", "0.25", "1.23e3",
                                                                              "1e-5"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(mid=st.floats(8.5, 11.5), slope=st.floats(0.4, 5.0), floor=st.sampled_from([0.0, 0.25, 0.5]))
+def test_any_logistic_inside_the_data_is_recovered(mid, slope, floor):
+    y = curves.logistic(LX, mid, slope, floor, 1.0)
+    fit = fit_curve(LX, y, FitOptions(floor=floor))
+    assert math.log10(fit.params["midpoint"]) == pytest.approx(mid, abs=1e-5)
+    assert fit.params["slope"] == pytest.approx(slope, rel=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(log_scale=st.floats(8.0, 11.0), exponent=st.floats(0.2, 1.5))
+def test_any_power_law_is_recovered(log_scale, exponent):
+    y = curves.power_law(LX, log_scale, exponent)
+    fit = fit_curve(LX, y, FitOptions("power_law"))
+    assert math.log10(fit.params["scale"]) == pytest.approx(log_scale, abs=1e-5)
+    assert fit.params["exponent"] == pytest.approx(exponent, rel=1e-5)

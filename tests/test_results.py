@@ -412,4 +412,60 @@ def test_cli_backtest_lens_audit(tmp_path):
     j = json.loads(run("audit", cmap, "--data", audit_data(tmp_path, "all"), "--x", "params", "--json").output)
     assert j["capabilities"][0]["best"] == "all_fitted"
     text = run("audit", cmap, "--data", audit_data(tmp_path, "all"), "--x", "params").output
-    assert text.startswith("task (declared mean, 30 rows): best all_fitted")
+    assert text.startswith("task (declared mean, 30 rows, 0 skipped): best all_fitted")
+
+
+def test_where_compares_booleans_numbers_and_text(tmp_path):
+    path = write(tmp_path, "r.csv", """
+        params,acc,flag,n
+        1e8,0.1,True,1
+        1e9,0.2,false,1.0
+        1e10,0.3,yes,2
+    """)
+    table = read_table(path)
+    assert len(table.where({"flag": True})) == 1 and len(table.where({"flag": False})) == 1
+    assert len(table.where({"n": 1})) == 2 and len(table.where({"flag": "yes"})) == 1
+
+
+def test_fit_in_a_map_read_from_text_is_relative_to_the_working_folder(tmp_path, monkeypatch):
+    logistic_csv(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cmap = capgraph.loads("skills: {s: {curve: {fit: {data: results.csv, x: params, y: acc}}, threshold: 0.5}}")
+    assert cmap.predict()[0].crossing.params == pytest.approx(1e10, rel=1e-4)
+
+
+def test_fit_json_from_the_cli_matches_the_library(tmp_path):
+    path = logistic_csv(tmp_path)
+    j = json.loads(run("fit", path, "--x", "params", "--y", "acc", "--bootstrap", "20", "--json").output)
+    assert j == fitmap.fit_table(read_table(path), "params", "acc", n_bootstrap=20).to_json()
+
+
+# --- the shipped example data ---------------------------------------------------------------------
+
+
+def test_shipped_results_are_what_the_script_makes():
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_results", ROOT / "docs" / "examples" / "make_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = read_table(ROOT / "graphs" / "data" / "synthetic_results.csv")
+    assert [dict(r) for r in shipped.rows] == module.make()
+
+
+def test_fitted_example_map_recovers_its_truth_and_fails_its_audit():
+    from .conftest import ROOT
+
+    cmap = capgraph.load(ROOT / "graphs" / "fitted_multistep.yaml")
+    lookup = cmap.spec.skills["lookup"].curve.logistic
+    step = cmap.spec.skills["reason_step"].curve.power_law
+    # the truth in docs/examples/make_results.py: logistic(3e9, 1.2) and power law (1e9, 0.4)
+    assert math.log10(lookup.midpoint) == pytest.approx(math.log10(3e9), abs=0.05)
+    assert lookup.slope == pytest.approx(1.2, rel=0.05)
+    assert math.log10(step.scale) == pytest.approx(9.0, abs=0.1)
+    assert step.exponent == pytest.approx(0.4, rel=0.05)
+    result = audit(cmap, read_table(ROOT / "graphs" / "data" / "synthetic_results.csv"), "params")
+    (answer,) = result.capabilities
+    assert answer.best == "all_fitted" and answer.verdict == "harder"
