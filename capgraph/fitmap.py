@@ -30,8 +30,8 @@ from capgraph.fit import (
     min_rows,
 )
 from capgraph.schema import Curve, FitSpec, MapSpec
-from capgraph.source import Document
-from capgraph.validate import did_you_mean
+from capgraph.source import Document, load_document
+from capgraph.validate import did_you_mean, validate
 
 
 def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
@@ -127,6 +127,25 @@ def resolve_fits(spec: MapSpec, document: Document | None = None) -> MapSpec:
     if problems:
         raise MapError(problems)
     return spec.model_copy(update={"skills": skills})
+
+
+def map_fits(path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+             seed: int = DEFAULT_SEED) -> dict[str, FitResult]:
+    """The fits behind a map's ``fit:`` curves, by skill name, with their 90% bootstrap intervals.
+
+    The map itself holds point estimates; this is where a notebook finds how far to trust them.
+    Raises :class:`MapError` for an invalid map or a fit that fails, located as in :func:`resolve_fits`.
+    """
+    document = load_document(path)
+    spec = validate(document)
+    resolve_fits(spec, document)  # every problem, located in the map, before any bootstrap
+    base = Path(document.path).parent
+    return {
+        name: fit_file(base / skill.curve.fit.data, skill.curve.fit.x, skill.curve.fit.y,
+                       options_of(skill.curve.fit), where=skill.curve.fit.where,
+                       n_bootstrap=n_bootstrap, seed=seed)
+        for name, skill in spec.skills.items() if skill.curve.fit is not None
+    }
 
 
 class _Located(Exception):

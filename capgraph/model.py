@@ -53,6 +53,7 @@ class CapabilityMap:
     """
 
     def __init__(self, spec: MapSpec, document: Document | None = None) -> None:
+        spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
         self.spec = spec
         self.document = document
         self.path = document.path if document else None
@@ -149,10 +150,10 @@ class CapabilityMap:
 def load(path: str | Path) -> CapabilityMap:
     """Read, validate and compile a map file (YAML or JSON); raise MapError on any problem."""
     document = load_document(path)
-    return CapabilityMap(resolve_fits(validate(document), document), document)
+    return CapabilityMap(validate(document), document)
 
 
 def loads(text: str, name: str = "<map>") -> CapabilityMap:
     """Like :func:`load`, from text."""
     document = parse_document(text, name)
-    return CapabilityMap(resolve_fits(validate(document), document), document)
+    return CapabilityMap(validate(document), document)

@@ -469,3 +469,14 @@ def test_fitted_example_map_recovers_its_truth_and_fails_its_audit():
     result = audit(cmap, read_table(ROOT / "graphs" / "data" / "synthetic_results.csv"), "params")
     (answer,) = result.capabilities
     assert answer.best == "all_fitted" and answer.verdict == "harder"
+
+
+def test_map_fits_gives_the_intervals_behind_a_maps_point_estimates(tmp_path):
+    logistic_csv(tmp_path)
+    path = write(tmp_path, "map.yaml", """
+        skills:
+          s: {curve: {fit: {data: results.csv, x: params, y: acc}}, threshold: 0.5}
+    """)
+    fits = fitmap.map_fits(path, n_bootstrap=30)
+    assert list(fits) == ["s"] and set(fits["s"].intervals) == {"midpoint", "slope"}
+    assert fits["s"].fit.params == capgraph.load(path).spec.skills["s"].curve.logistic.model_dump()
