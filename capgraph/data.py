@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.errors import MapError, Problem
+from capgraph.units import parse_number
 from capgraph.validate import did_you_mean
 
 #: File name endings read as JSON Lines; anything else is read as CSV (or sniffed, see read_table).
@@ -111,7 +112,11 @@ class Columns:
 
 
 def to_float(cell: Any) -> float | None:
-    """A finite number from a cell, or None (missing, empty, text, NaN, infinite, boolean)."""
+    """A finite number from a cell, or None (missing, empty, text, NaN, infinite, boolean).
+
+    >>> to_float("0.25"), to_float("70M"), to_float(""), to_float("n/a"), to_float("nan")
+    (0.25, 70000000.0, None, None, None)
+    """
     if cell is None or isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
@@ -120,7 +125,10 @@ def to_float(cell: Any) -> float | None:
         try:
             value = float(str(cell).strip())
         except ValueError:
-            return None
+            try:  # scales as people write them: 70M, 1.4B
+                value = parse_number(str(cell))
+            except ValueError:
+                return None
     return value if math.isfinite(value) else None
 
 
