@@ -28,6 +28,7 @@ from capgraph.predict import (
     point_estimates,
     summarize_samples,
 )
+from capgraph.fitmap import resolve_fits
 from capgraph.scale import FixedRatio, ScalePoint
 from capgraph.schema import AXES, Interval, MapSpec
 from capgraph.source import Document, load_document, parse_document
@@ -74,6 +75,7 @@ class CapabilityMap:
     """
 
     def __init__(self, spec: MapSpec, document: Document | None = None) -> None:
+        spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
         self.spec = spec
         self.document = document
         self.path = document.path if document else None

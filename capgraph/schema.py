@@ -239,6 +239,31 @@ Points = Annotated[
 ]
 
 
+class FitSpec(Strict):
+    """A curve fitted to evaluation results when the map loads (resolved by :mod:`capgraph.fitmap`)."""
+
+    data: str = Field(description="CSV or JSON Lines file of results, relative to the map file.")
+    x: str = Field(description="Column holding the scale (on the map's axis).")
+    y: str = Field(description="Column holding the score, in [0, 1].")
+    where: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Keep only rows whose columns equal these values."
+    )
+    curve: Literal["logistic", "power_law"] = Field("logistic", description="Curve family to fit.")
+    floor: Fraction = Field(0.0, description="Fixed floor of a logistic (chance level).")
+    ceiling: Fraction | Literal["free"] = Field(
+        1.0, description="Fixed ceiling of a logistic, or free to fit it."
+    )
+
+    @model_validator(mode="after")
+    def _logistic_only(self) -> FitSpec:
+        if self.curve == "power_law" and (self.floor != 0 or self.ceiling != 1):
+            raise PydanticCustomError("fit_bounds", "floor and ceiling apply to curve: logistic only")
+        if self.ceiling != "free" and self.floor >= self.ceiling:
+            raise PydanticCustomError("floor_ceiling", "floor ({floor}) must be below ceiling ({ceiling})",
+                                      {"floor": self.floor, "ceiling": self.ceiling})
+        return self
+
+
 class Curve(Strict):
     """How a skill's value depends on scale; exactly one key."""
 
@@ -249,6 +274,7 @@ class Curve(Strict):
         description="Observed [scale, value] pairs, interpolated monotonically in log10 of scale; "
         "held at the end values outside them.",
     )
+    fit: FitSpec | None = Field(None, description="Fitted to a results file when the map loads.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Curve:
@@ -348,6 +374,8 @@ class Skill(Strict):
     threshold: Threshold | None = Field(
         None, description="Usable at this value; a skill is predicted only when it has one."
     )
+    column: str | None = Field(None, description="Column of this skill's scores in audit data "
+                               "(default: the skill's name).")
 
 
 def _requires(value: Any) -> Any:
@@ -395,6 +423,8 @@ class Capability(Strict):
     correlation: Fraction | None = Field(
         None, description="Overrides the map's correlation for the skills below this capability."
     )
+    column: str | None = Field(None, description="Column of this capability's scores in audit data "
+                               "(default: its name).")
 
     @field_validator("requires")
     @classmethod

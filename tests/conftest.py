@@ -31,3 +31,9 @@ def shared_data(name: str) -> Path:
         pytest.skip(f"{path} is absent: the shared real data lives beside the project only in CI "
                     "and on the team's machines")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fit_cache(tmp_path_factory, monkeypatch):
+    """Fits made by maps with `fit:` curves are cached in a fresh folder, never in the user's home."""
+    monkeypatch.setenv("CAPGRAPH_CACHE_DIR", str(tmp_path_factory.mktemp("fit-cache")))

@@ -20,6 +20,7 @@ SECTIONS = {
     "curve": schema.Curve,
     "logistic": schema.Logistic,
     "power_law": schema.PowerLaw,
+    "fit": schema.FitSpec,
     "metric": schema.Metric,
     "exact_match": schema.ExactMatch,
     "multiple_choice": schema.MultipleChoice,
