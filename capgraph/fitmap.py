@@ -105,7 +105,9 @@ def options_of(spec: FitSpec) -> FitOptions:
 
 
 def resolve_fits(spec: MapSpec, document: Document | None = None) -> MapSpec:
-    """Replace each ``curve: {fit: ...}`` by the fitted logistic or power law (point estimates).
+    """Replace each ``curve: {fit: ...}`` by the fitted logistic or power law.
+
+    The parameters are point estimates, or with ``ranges: true`` their 90% bootstrap intervals.
 
     Data paths are relative to the map file (to the working folder for a map read from text).
     Raises :class:`MapError` with every problem located in the map.
@@ -170,12 +172,18 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
                                               f"{did_you_mean(column, table.columns)}", key=True)
     opts = options_of(fs)
     try:
-        result = fit_file(path, fs.x, fs.y, opts, where=fs.where, n_bootstrap=0)
+        result = fit_file(path, fs.x, fs.y, opts, where=fs.where,
+                          n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0)
     except MapError as exc:
         raise _Located((), f"{fs.data}: {_join(exc)}", key=True) from None
     except FitError as exc:
         raise _Located((), f"fitting {fs.y} against {fs.x} in {fs.data}: {exc}", key=True) from None
-    return Curve.model_validate(result.fit.curve_json())
+    curve = result.fit.curve_json()
+    if fs.ranges:  # fitted parameters become 90% ranges: {p5, p95} from the bootstrap
+        params = curve[result.fit.curve]
+        for name, (lo, hi) in result.intervals.items():
+            params[name] = {"p5": lo, "p95": hi} if lo < hi else params[name]
+    return Curve.model_validate(curve)
 
 
 def _join(exc: MapError) -> str:

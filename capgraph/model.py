@@ -18,6 +18,7 @@ import numpy as np
 from capgraph import graph as graphs
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
+from capgraph.fitmap import resolve_fits
 from capgraph.predict import (
     GRID_PER_DECADE,
     MC_GRID_PER_DECADE,
@@ -28,7 +29,6 @@ from capgraph.predict import (
     point_estimates,
     summarize_samples,
 )
-from capgraph.fitmap import resolve_fits
 from capgraph.scale import FixedRatio, ScalePoint
 from capgraph.schema import AXES, Interval, MapSpec
 from capgraph.source import Document, load_document, parse_document

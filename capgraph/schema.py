@@ -253,6 +253,10 @@ class FitSpec(Strict):
     ceiling: Fraction | Literal["free"] = Field(
         1.0, description="Fixed ceiling of a logistic, or free to fit it."
     )
+    ranges: bool = Field(
+        False, description="Carry each fitted parameter's 90% bootstrap interval into the map as a "
+        "range, so Monte Carlo propagates the fit's uncertainty."
+    )
 
     @model_validator(mode="after")
     def _logistic_only(self) -> FitSpec:

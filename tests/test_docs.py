@@ -53,6 +53,8 @@ def default_text(field) -> str:
     value = field.default
     if value is None or value is PydanticUndefined:
         return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
     return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
 
 

@@ -205,3 +205,18 @@ def test_any_power_law_is_recovered(log_scale, exponent):
     fit = fit_curve(LX, y, FitOptions("power_law"))
     assert math.log10(fit.params["scale"]) == pytest.approx(log_scale, abs=1e-5)
     assert fit.params["exponent"] == pytest.approx(exponent, rel=1e-5)
+
+
+def test_snippet_with_ranges_loads_as_an_uncertain_map_curve():
+    r = _snippet_result()
+    body = "\n".join("    " + line for line in r.yaml_snippet().splitlines())
+    cmap = capgraph.loads(f"skills:\n  s:\n    threshold: 0.5\n{body}\n")
+    spec = cmap.spec.skills["s"].curve.logistic
+    assert cmap.uncertain
+    assert spec.midpoint.p5 == pytest.approx(r.intervals["midpoint"][0], rel=5e-3)
+    assert spec.slope.p95 == pytest.approx(r.intervals["slope"][1], rel=5e-3)
+    (p,) = cmap.predict(samples=400)
+    lo, hi = (v for v in r.intervals["midpoint"])
+    # a logistic crosses 0.5 at its midpoint: the crossing's interval is the midpoint's
+    assert p.quantiles["p5"].params == pytest.approx(lo, rel=0.15)
+    assert p.quantiles["p95"].params == pytest.approx(hi, rel=0.15)

@@ -482,3 +482,23 @@ def test_map_fits_gives_the_intervals_behind_a_maps_point_estimates(tmp_path):
     logistic = capgraph.load(path).spec.skills["s"].curve.logistic
     assert fits["s"].fit.params["midpoint"] == logistic.midpoint
     assert fits["s"].fit.params["slope"] == logistic.slope
+
+
+def test_fit_curve_with_ranges_carries_the_bootstrap_into_the_map(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = [f"m{i},{10**lx:.6g},qa,{min(1, max(0, float(curves.logistic(lx, 10.0, 1.5)) + rng.normal(0, 0.04))):.6f}"
+            for i, lx in enumerate(np.linspace(8, 12, 25))]
+    write(tmp_path, "results.csv", "model,params,task,acc\n" + "\n".join(rows) + "\n")
+    path = write(tmp_path, "map.yaml", """
+        skills:
+          s:
+            curve: {fit: {data: results.csv, x: params, y: acc, where: {task: qa}, ranges: true}}
+            threshold: 0.5
+    """)
+    cmap = capgraph.load(path)
+    midpoint = cmap.spec.skills["s"].curve.logistic.midpoint
+    assert cmap.uncertain and midpoint.p5 < 1e10 < midpoint.p95
+    (fits,) = fitmap.map_fits(path).values()
+    assert (midpoint.p5, midpoint.p95) == pytest.approx(fits.intervals["midpoint"])
+    (p,) = cmap.predict(samples=300)
+    assert p.quantiles["p5"].params < 1e10 < p.quantiles["p95"].params
