@@ -40,6 +40,9 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 FONT = "DejaVu Sans,sans-serif"
 
 _NAME_WIDTH = 26
+# At its own crossing (the default scale) a node sits on its threshold up to the refinement error;
+# count it as past, as the crossing scale is by definition where it is reached.
+_AT_CROSSING = 1e-6
 _TEXT_WIDTH = 34
 _DESCRIPTION_LINES = 3
 
@@ -197,7 +200,7 @@ def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
             name=name, kind=cmap.graph.nodes[name]["kind"], level=depths[name],
             summary=summary(cmap, name), description=cmap.node(name).description,
             value=value, color=colors.value_color(value), threshold=threshold,
-            past=threshold is not None and value >= threshold,
+            past=threshold is not None and value >= threshold - _AT_CROSSING,
             crossing=crossing_text(cmap, p, unit) if p is not None else None,
             hidden_inputs=sum(1 for c in cmap.graph.predecessors(name) if c not in drawn),
             hidden_users=sum(1 for c in cmap.graph.successors(name) if c not in drawn),
