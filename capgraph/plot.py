@@ -110,7 +110,7 @@ def _shade_data_limit(ax, cmap: CapabilityMap, log_x: np.ndarray) -> bool:
     start = max(log_limit, log_x[0])
     ax.axvspan(10.0 ** start, 10.0 ** log_x[-1], facecolor="#bbbbbb", alpha=0.25, hatch="//",
                edgecolor="#999999", linewidth=0,
-               label=f"needs more than the {human(limit)} training tokens that exist")
+               label=f"data-limited: needs > {human(limit)} training tokens")
     return True
 
 

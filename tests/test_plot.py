@@ -109,7 +109,7 @@ def test_data_limit_is_shaded_from_where_tokens_run_out():
     else:
         xs = span.get_xy()[:, 0]
     assert min(xs) == pytest.approx(1.5e13) and max(xs) == pytest.approx(1e14)
-    assert any("300T training tokens" in label for label in ax.get_legend_handles_labels()[1])
+    assert any("needs > 300T training tokens" in label for label in ax.get_legend_handles_labels()[1])
     no_limit = capgraph.load(ARITH)
     assert not curves_figure(no_limit).axes[0].patches
 
