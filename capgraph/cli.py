@@ -222,7 +222,7 @@ def _check_names(cmap: CapabilityMap, names: list[str], hint: str) -> None:
 
     for name in names:
         if name not in cmap.graph:
-            raise typer.BadParameter(f"no node '{name}' in {cmap.path}{did_you_mean(name, cmap.graph)}",
+            raise typer.BadParameter(f"the map has no node '{name}'{did_you_mean(name, cmap.graph)}",
                                      param_hint=hint)
 
 

@@ -37,6 +37,9 @@ from capgraph.units import human
 #: Formats :func:`save` writes, by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
+#: At most this many curves are labelled in the legend and at their crossings; more are context.
+MAX_LABELLED = 16
+
 #: Defaults of the lenses picture: a 10-token exact-match answer, 4-option multiple choice.
 DEFAULT_LENGTH = 10.0
 DEFAULT_OPTIONS = 4
@@ -183,7 +186,11 @@ def default_nodes(cmap: CapabilityMap) -> list[str]:
 def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float | str | None = None,
                   unit: str | None = None) -> Figure:
     """Value against scale for ``names`` (default: :func:`default_nodes`) and, dashed, their
-    children when names are given; ``at`` (in ``unit``) draws a vertical line there."""
+    children when names are given; ``at`` (in ``unit``) draws a vertical line there.
+
+    With more than :data:`MAX_LABELLED` nodes, the most composite ones (deepest level, then
+    earliest crossing) are labelled and the others drawn thin and grey.
+    """
     for name in names or []:
         cmap.node(name)  # KeyError for an unknown name
     solid = list(dict.fromkeys(names)) if names else default_nodes(cmap)
@@ -193,11 +200,22 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         dashed = sorted(children - set(solid))
     log_x = grid(*cmap.log_range)
     values = cmap.curves(log_x, solid + dashed)
-    predictions = {p.name: p for p in cmap.predict()}
-    order = {p.name: i for i, p in enumerate(cmap.predict())}
+    ranked = cmap.predict()
+    predictions = {p.name: p for p in ranked}
+    order = {p.name: i for i, p in enumerate(ranked)}
     solid.sort(key=lambda n: (order.get(n, len(order)), n))  # legend in crossing order
-    palette = colors.line_colors(len(solid) + len(dashed))
-    color = dict(zip(solid + dashed, palette, strict=True))
+    # Past a dozen curves a legend and crossing labels stop being readable: label the most
+    # composite nodes and draw the rest thin and grey, as context.
+    context: list[str] = []
+    if len(solid) > MAX_LABELLED:
+        depths = node_depth(cmap.graph)
+        keep = set(sorted(solid, key=lambda n: (-depths[n], order.get(n, len(order)), n))
+                   [:MAX_LABELLED])
+        context = [n for n in solid if n not in keep]
+        solid = [n for n in solid if n in keep]
+    dashed_context = len(dashed) > MAX_LABELLED
+    labelled = solid + ([] if dashed_context else dashed)
+    color = dict(zip(labelled, colors.line_colors(len(labelled)), strict=True))
     x = 10.0 ** log_x
 
     fig = Figure(figsize=(10, 5.6), layout="constrained")
@@ -206,6 +224,12 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
     _style_axis(ax, cmap, log_x)
     ax.set_ylabel("value")
     ax.set_title(cmap.name, loc="left", fontweight="bold")
+    for i, name in enumerate(context):
+        ax.plot(x, values[name], color="#aaaaaa", linewidth=0.7, alpha=0.6, zorder=1,
+                label=f"{len(context)} other nodes with a threshold" if i == 0 else "_")
+    for i, name in enumerate(dashed if dashed_context else []):
+        ax.plot(x, values[name], color="#aaaaaa", linewidth=0.7, alpha=0.6, linestyle="--",
+                zorder=1, label=f"{len(dashed)} inputs" if i == 0 else "_")
     marks = []
     for name in solid:
         p = predictions.get(name)
@@ -221,16 +245,16 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
             else:
                 label += f" (never reaches {p.threshold:g}; max {p.max_value:.2f})"
         ax.plot(x, values[name], color=color[name], linewidth=2, label=_wrap(label))
-    for name in dashed:
+    for name in [] if dashed_context else dashed:
         ax.plot(x, values[name], color=color[name], linewidth=1.4, linestyle="--",
                 label=_wrap(f"{name} (input)"))
     for mx, my, _, c in marks:
         ax.plot([mx], [my], marker="o", markersize=6, color=c, markeredgecolor="black",
                 markeredgewidth=0.8, linestyle="none")
     _threshold_lines(ax, [predictions[n].threshold for n in solid if n in predictions])
-    shaded = _shade_data_limit(ax, cmap, log_x)
+    _shade_data_limit(ax, cmap, log_x)
     _mark_at(ax, cmap, None if at is None else cmap.log_axis(at, unit), unit)
-    _legend(fig, ax, len(solid) + len(dashed) + int(shaded) + int(at is not None))
+    _legend(fig, ax, len(ax.get_legend_handles_labels()[1]))
     _label_crossings(fig, ax, marks)
     return fig
 

@@ -192,8 +192,10 @@ def test_every_example_plots(path):
 
 
 def invoke(*args, code=0):
+    """Run the CLI; ``.output`` has rich's error box unwrapped so messages read as one line."""
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == code, result.output
+    result.flat = " ".join(result.output.replace("│", " ").split())
     return result
 
 
@@ -210,11 +212,32 @@ def test_cli_plot(tmp_path):
 
 def test_cli_plot_bad_options(tmp_path):
     out = tmp_path / "p.svg"
-    assert "did you mean 'fix_bug'" in invoke("plot", BUG, "fix_bgu", "-o", out, code=2).output
+    assert "did you mean 'fix_bug'" in invoke("plot", BUG, "fix_bgu", "-o", out, code=2).flat
     assert "name just one" in invoke("plot", BUG, "fix_bug", "debug", "--lenses", "-o", out,
-                                     code=2).output
+                                     code=2).flat
     invoke("plot", BUG, "--lenses", "--options", "1", "-o", out, code=2)
     invoke("plot", BUG, "--lenses", "--length", "0", "-o", out, code=2)
     invoke("plot", BUG, "-o", tmp_path / "p.dot", code=2)
     invoke("plot", BUG, code=2)  # -o is required
     assert not out.exists()
+
+
+def test_many_nodes_label_the_most_composite_and_grey_the_rest(tmp_path):
+    from capgraph.plot import MAX_LABELLED
+
+    from .test_render import big_map
+
+    path = tmp_path / "big.yaml"
+    path.write_text(big_map())
+    cmap = capgraph.load(path)
+    fig = curves_figure(cmap)
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[0] == f"{300 - MAX_LABELLED} other nodes with a threshold"
+    assert len(labels) == 1 + MAX_LABELLED  # the context entry, then the labelled curves
+    depths = capgraph.graph.depth(cmap.graph)
+    labelled = {label.split(" (")[0] for label in labels[1:]}
+    deepest = sorted(depths[n] for n in cmap.spec.capabilities)[-MAX_LABELLED:]
+    assert sorted(depths[n] for n in labelled) == deepest
+    grey = [ln for ln in ax.get_lines() if ln.get_color() == "#aaaaaa"]
+    assert len(grey) == 300 - MAX_LABELLED

@@ -313,8 +313,10 @@ def test_every_example_renders_in_every_format(tmp_path):
 
 
 def invoke(*args, code=0):
+    """Run the CLI; ``.output`` has rich's error box unwrapped so messages read as one line."""
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == code, result.output
+    result.flat = " ".join(result.output.replace("│", " ").split())
     return result
 
 
@@ -340,11 +342,11 @@ def test_cli_render_unit_and_focus(tmp_path):
 
 def test_cli_render_bad_options(tmp_path):
     out = tmp_path / "g.svg"
-    assert "cannot tell the format" in invoke("render", TEN, "-o", tmp_path / "g.gif", code=2).output
-    assert "needs --focus" in invoke("render", TEN, "-o", out, "--depth", "2", code=2).output
+    assert "cannot tell the format" in invoke("render", TEN, "-o", tmp_path / "g.gif", code=2).flat
+    assert "needs --focus" in invoke("render", TEN, "-o", out, "--depth", "2", code=2).flat
     assert "did you mean 'ten_step_problem'" in invoke("render", TEN, "-o", out, "--focus",
-                                                       "ten_step_problm", code=2).output
-    assert "not a number" in invoke("render", TEN, "-o", out, "--at", "lots", code=2).output
+                                                       "ten_step_problm", code=2).flat
+    assert "not a number" in invoke("render", TEN, "-o", out, "--at", "lots", code=2).flat
     invoke("render", TEN, "-o", out, "--unit", "parsecs", code=2)
     invoke("render", TEN, "-o", out, "--focus", "reasoning_step", "--depth", "-1", code=2)
     assert not out.exists()
