@@ -248,6 +248,16 @@ def _write(output: str, data: bytes) -> None:
     out.print(f"wrote {output}", markup=False)
 
 
+def _need_graphviz() -> None:
+    """Drawing needs pygraphviz (a dependency, but its wheel may be missing on rare platforms)."""
+    try:
+        import pygraphviz  # noqa: F401
+    except ImportError as exc:
+        err.print(f"capgraph: drawing needs pygraphviz, which failed to import ({exc}); "
+                  "`pip install pygraphviz`, or write .dot and run Graphviz yourself", markup=False)
+        raise typer.Exit(1) from None
+
+
 @app.command("render")
 def render_command(
     path: MapArg,
@@ -265,6 +275,8 @@ def render_command(
 
     fmt = _format(output, FORMATS)
     _check_unit(unit)
+    if fmt != "dot":
+        _need_graphviz()
     if depth is not None and focus is None:
         raise typer.BadParameter("needs --focus", param_hint="--depth")
     cmap = _load(path)
@@ -316,6 +328,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Unit
 
     _format(output, {".html": "html", ".htm": "html"})
     _check_unit(unit)
+    _need_graphviz()
     cmap = _load(path)
     _check_at(cmap, at, unit)
     _write(output, report(cmap, at=at, unit=unit).encode("utf-8"))

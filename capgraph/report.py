@@ -154,7 +154,9 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
             f"default threshold {cmap.spec.threshold:g}"]
     if spec.data_limit is not None:
         meta.append(f"data limit {_e(human(spec.data_limit))} tokens")
-    counts = f"{len(cmap.spec.skills)} skills, {len(cmap.spec.capabilities)} capabilities"
+    n_skills, n_caps = len(cmap.spec.skills), len(cmap.spec.capabilities)
+    counts = (f"{n_skills} skill{'s' * (n_skills != 1)}, "
+              f"{n_caps} capabilit{'ies' if n_caps != 1 else 'y'}")
     where = " · ".join(scale_text(cmap, log_at, u) for u in ("params", "tokens", "flops"))
     crossing_nodes = [p for p in predictions if p.status != "never"]
     first = (f" The first to cross is <code>{_e(crossing_nodes[0].name)}</code> at "

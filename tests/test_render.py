@@ -372,3 +372,11 @@ def test_write_atomic_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
         write_atomic(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.svg"]
+
+
+def test_missing_pygraphviz_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)  # import now raises ImportError
+    result = invoke("render", TEN, "-o", tmp_path / "g.svg", code=1)
+    assert "drawing needs pygraphviz" in result.output
+    invoke("render", TEN, "-o", tmp_path / "g.dot")  # DOT text needs no Graphviz
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")

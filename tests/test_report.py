@@ -86,6 +86,7 @@ def test_report_escapes_user_text(write_map):
     assert "Uses &lt;b&gt;tags&lt;/b&gt; &amp; &quot;quotes&quot;" in text
     assert "&lt;/section&gt;&lt;h1&gt;not a heading" in text
     assert 'id="node-x-3cy"' in text
+    assert "1 skill, 0 capabilities" in text
 
 
 def test_report_is_deterministic():
