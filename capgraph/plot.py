@@ -32,6 +32,7 @@ from capgraph.engine import evaluate
 from capgraph.graph import depth as node_depth
 from capgraph.model import CapabilityMap
 from capgraph.predict import first_crossing, grid, sharpness
+from capgraph.render import scale_text
 from capgraph.units import human
 
 #: Formats :func:`save` writes, by file extension.
@@ -121,7 +122,7 @@ def _mark_at(ax, cmap: CapabilityMap, log_at: float | None, unit: str | None) ->
     if log_at is None:
         return
     ax.axvline(10.0 ** log_at, color="#000000", linestyle="-.", linewidth=1,
-               label=f"at {short_scale(cmap, log_at, unit)} {unit or cmap.axis}")
+               label=f"at {scale_text(cmap, log_at, unit)}")
 
 
 def _threshold_lines(ax, thresholds: list[float]) -> None:

@@ -129,7 +129,7 @@ def test_at_draws_a_vertical_line():
     ax = curves_figure(capgraph.load(TEN), at="5.88e23", unit="flops").axes[0]
     (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-."]
     assert line.get_xdata()[0] == pytest.approx(7e10)  # 5.88e23 FLOPs = 6·20·N² → N = 70B
-    assert line.get_label() == "at 5.9e+23 flops"
+    assert line.get_label() == "at 5.88e+23 FLOPs"
 
 
 def test_lens_kernels_closed_form():
