@@ -253,11 +253,13 @@ def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], leve
 
 
 def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
-             dtype: type = np.float64) -> np.ndarray:
+             dtype: type = np.float64, unscored: tuple[int, ...] = ()) -> np.ndarray:
     """Every node's value at the scales ``log_x`` (log10, on the map's axis).
 
     Returns an array (nodes, samples in the slice, points) in plan order. Monte Carlo passes ask
-    for float32: half the memory traffic, and rounding far below the sampling error.
+    for float32: half the memory traffic, and rounding far below the sampling error. Nodes in
+    ``unscored`` skip their own metric lens: their row is the bare success probability (and their
+    parents see it too), which is what a picture of one ability under other lenses needs.
     """
     log_x = np.atleast_1d(np.asarray(log_x, dtype=float))
     rows = samples or slice(0, plan.samples)
@@ -279,9 +281,9 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 values[block.nodes] = np.clip(_apply_rule(block, values), 0.0, 1.0)
             for lens in level.lenses:
-                kind = lens.kind
-                values[lens.nodes] = lenses.apply(kind, values[lens.nodes],
-                                                  **{_LENS_PARAM[kind]: lens.param.astype(dtype)})
+                scored = ~np.isin(lens.nodes, unscored)
+                nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)
+                values[nodes] = lenses.apply(lens.kind, values[nodes], **{_LENS_PARAM[lens.kind]: param})
     return values
 
 

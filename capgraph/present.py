@@ -148,7 +148,7 @@ def describe(cmap: CapabilityMap, name: str) -> str:
         if kind == "points":
             parts.append(f"points ({len(body)})")
         else:
-            args = ", ".join(f"{k}={_param(k, getattr(body, k))}" for k in type(body).model_fields)
+            args = ", ".join(f"{k}={param_text(k, getattr(body, k))}" for k in type(body).model_fields)
             parts.append(f"{kind}({args})")
     else:
         rule = node.combine + (f" k={node.k}" if node.k else "")
@@ -163,7 +163,8 @@ def describe(cmap: CapabilityMap, name: str) -> str:
     return " · ".join(parts)
 
 
-def _param(key: str, value: float | Interval) -> str:
+def param_text(key: str, value: float | Interval) -> str:
+    """A curve parameter for people: ``10B``, ``1.5``, or a range ``3B to 30B``."""
     fmt = human if key in ("midpoint", "scale") else (lambda v: f"{v:g}")
     if isinstance(value, Interval):
         return f"{fmt(value.p5)} to {fmt(value.p95)}"
