@@ -133,15 +133,25 @@ def show(path: MapArg, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def predict(path: MapArg, as_json: JsonOpt = False) -> None:
+def predict(
+    path: MapArg,
+    as_json: JsonOpt = False,
+    scenario: Annotated[str | None, typer.Option(help="Use a scenario of the map.")] = None,
+    data_limit: Annotated[str | None, typer.Option(help="Usable training tokens, e.g. 3e14 "
+                                                   "(overrides scale.data_limit).")] = None,
+) -> None:
     """At which scale each node with a threshold crosses it (params, tokens, FLOPs)."""
-    cmap = _load(path)
+    cmap = _with_options(_load(path), scenario, data_limit)
     if as_json:
         _emit_json(cmap.predict_json())
         return
-    from capgraph.present import predictions_table
+    from capgraph.present import outlook_table, predictions_table
 
-    out.print(predictions_table(cmap, cmap.predict()))
+    predictions = cmap.predict()
+    out.print(predictions_table(cmap, predictions))
+    extra = outlook_table(cmap, predictions)
+    if extra is not None:
+        out.print(extra)
 
 
 @app.command()
@@ -173,6 +183,77 @@ def at(
 def schema() -> None:
     """Print the JSON Schema of the map format (for editors and yaml-language-server)."""
     _emit_json(json_schema())
+
+
+def _with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | None) -> CapabilityMap:
+    """The map under ``--scenario`` and ``--data-limit``; a bad value is one line and exit 1."""
+    if scenario is None and data_limit is None:
+        return cmap
+    limit = None
+    if data_limit is not None:
+        from capgraph.units import parse_scale
+
+        try:
+            limit = parse_scale(data_limit)
+        except ValueError as exc:
+            sys.stderr.write(f"capgraph: --data-limit: {exc}\n")
+            raise typer.Exit(1) from None
+    try:
+        return cmap.scenario(scenario or "baseline", data_limit=limit)
+    except KeyError as exc:
+        sys.stderr.write(f"capgraph: --scenario: {exc.args[0]}\n")
+        raise typer.Exit(1) from None
+    except MapError as exc:
+        _warn(exc.problems)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def compare(path: MapArg, as_json: JsonOpt = False) -> None:
+    """The crossing of every capability under every scenario of the map, side by side."""
+    cmap = _load(path)
+    result = cmap.compare()
+    if as_json:
+        _emit_json(result)
+        return
+    from capgraph.present import comparison_table
+
+    out.print(comparison_table(result))
+
+
+@app.command("fit-loss")
+def fit_loss(
+    data: Annotated[str, typer.Argument(help="A CSV file of training runs.", show_default=False)],
+    params: Annotated[str, typer.Option(help="Column of parameter counts N.", show_default=False)],
+    tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
+    loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
+    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    min_tokens_per_param: Annotated[float, typer.Option(
+        min=0.0, help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
+    from capgraph import lossfit
+
+    try:
+        runs = lossfit.read_runs(data, params, tokens, loss)
+    except MapError as exc:
+        _warn(exc.problems)
+        raise typer.Exit(1) from None
+    kept = int((~lossfit.outliers(runs, min_tokens_per_param)).sum())
+    if kept < 6:
+        sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
+        raise typer.Exit(1)
+    result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
+                              seed=seed)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    from capgraph.present import loss_fit_table
+
+    out.print(loss_fit_table(result))
+    out.print(result.yaml_snippet(), markup=False, end="")
 
 
 def main() -> None:
