@@ -137,6 +137,8 @@ class Efficient:
     efficiency: float
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "base":  # copy/pickle probe before fields exist
+            raise AttributeError(name)
         return getattr(self.base, name)
 
     def point(self, log_x: float, unit: str) -> ScalePoint:

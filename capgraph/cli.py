@@ -18,7 +18,7 @@ from rich.console import Console
 from capgraph import __version__
 from capgraph.errors import MapError, Problem
 from capgraph.model import CapabilityMap, load
-from capgraph.schema import AXES, json_schema
+from capgraph.schema import json_schema
 
 app = typer.Typer(
     add_completion=False,
@@ -159,13 +159,15 @@ def at(
     path: MapArg,
     scale: Annotated[str, typer.Argument(help="A scale such as 70B, 1.4T or 1e24.",
                                          show_default=False)],
-    unit: Annotated[str | None, typer.Option(help="Unit of SCALE: params, tokens or flops "
+    unit: Annotated[str | None, typer.Option(help="Unit of SCALE: params, tokens, flops or loss "
                                              "(default: the map's axis).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Every node's value at one scale."""
-    if unit is not None and unit not in AXES:
-        raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
+    from capgraph.allocation import UNITS  # params, tokens, flops, and loss with a loss law
+
+    if unit is not None and unit not in UNITS:
+        raise typer.BadParameter(f"must be one of {', '.join(UNITS)}", param_hint="--unit")
     cmap = _load(path)
     try:
         snap = cmap.at(scale, unit)

@@ -107,7 +107,7 @@ def scenario_map(cmap, name: str, extra: dict[str, Any] | None = None):
         raise KeyError(f"no scenario '{name}' in {cmap.name}{did_you_mean(name, options)}; "
                        f"scenarios: {', '.join(options)}")
     doc = cmap.document or Document(cmap.path or "<map>",
-                                    cmap.spec.model_dump(mode="json", exclude_none=True))
+                                    cmap.spec.model_dump(mode="json", exclude_unset=True))
     merged = merged_document(doc, name, extra)
     try:
         spec = MapSpec.model_validate(merged.data)
