@@ -252,9 +252,10 @@ def fit_loss(
     if as_json:
         _emit_json(result.to_json())
         return
-    from capgraph.present import loss_fit_table
+    from capgraph.present import loss_fit_summary, loss_fit_table
 
     out.print(loss_fit_table(result))
+    out.print(loss_fit_summary(result), markup=False)
     out.print(result.yaml_snippet(), markup=False, end="")
 
 

@@ -208,8 +208,8 @@ class LossFit:
         """The law as a ``scale.allocation`` block to paste into a map."""
         law = self.law
         return ("scale:\n  allocation:\n    loss_law: "
-                f"{{E: {law.E:.4g}, A: {law.A:.5g}, B: {law.B:.5g}, "
-                f"alpha: {law.alpha:.4g}, beta: {law.beta:.4g}}}\n")
+                f"{{E: {law.E:.6g}, A: {law.A:.6g}, B: {law.B:.6g}, "
+                f"alpha: {law.alpha:.6g}, beta: {law.beta:.6g}}}\n")
 
 
 def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,

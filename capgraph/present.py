@@ -189,9 +189,7 @@ def comparison_table(result: dict) -> Table:
 
 def loss_fit_table(fit) -> Table:
     """``capgraph fit-loss``: each constant with its bootstrap interval."""
-    title = (f"L(N, D) = E + A/N^α + B/D^β fitted to {fit.n_used} runs "
-             f"({len(fit.dropped)} dropped; {fit.resamples} bootstrap resamples)")
-    table = Table(title=title, title_justify="left")
+    table = Table(title="L(N, D) = E + A/N^α + B/D^β", title_justify="left")
     table.add_column("constant")
     table.add_column("estimate", justify="right")
     table.add_column("5%", justify="right")
@@ -201,3 +199,10 @@ def loss_fit_table(fit) -> Table:
         table.add_row(name, f"{value:.4g}", "–" if lo is None else f"{lo:.4g}",
                       "–" if hi is None else f"{hi:.4g}")
     return table
+
+
+def loss_fit_summary(fit) -> str:
+    """One line under the fit table: runs used, runs dropped (file lines), bootstrap."""
+    dropped = ", ".join(str(line) for line in fit.dropped) or "none"
+    return (f"{fit.n_used} runs fitted; dropped (file lines): {dropped}; "
+            f"{fit.resamples} bootstrap resamples, seed {fit.seed}")
