@@ -142,3 +142,23 @@ def test_scenario_errors_are_located_in_the_scenario(write_map, scenario, token,
     col = offset - text.rfind("\n", 0, offset)
     found = [(p.line, p.col) for p in info.value.problems if fragment in p.message]
     assert found == [(line, col)], info.value.problems
+
+
+def test_a_scenario_may_give_a_node_a_threshold(write_map):
+    m = capgraph.load(write_map(MAP + "  judge_b:\n    skills:\n      b: {threshold: 0.5}\n"))
+    rows = {r["name"]: r["crossings"] for r in m.compare()["capabilities"]}
+    assert rows["b"]["baseline"] is None
+    assert math.log10(rows["b"]["judge_b"]["crossing"]["flops"]) == pytest.approx(25, abs=1e-3)
+
+
+def test_efficiency_on_the_loss_axis():
+    m = capgraph.loads("""
+scale: {axis: loss, allocation: besiroglu2024}
+skills:
+  s: {curve: {logistic: {midpoint: 2.0, slope: 100}}, threshold: 0.5}
+scenarios:
+  better: {efficiency: 10}
+""")
+    base, better = crossings(m)["s"], crossings(m.scenario("better"))["s"]
+    assert better.loss == pytest.approx(2.0, rel=1e-3) and base.loss == pytest.approx(2.0, rel=1e-3)
+    assert math.log10(better.flops) == pytest.approx(math.log10(base.flops) - 1, abs=1e-3)
