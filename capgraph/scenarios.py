@@ -77,9 +77,9 @@ def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
             for node in scenario.get(section) or {}:
                 if node not in existing:
                     hint = did_you_mean(node, existing)
-                    new_nodes.append(doc.problem((*where, section, node),
+                    new_nodes.append(tagged(doc.problem((*where, section, node),
                                                  f"'{node}' is not one of the map's {section}; a "
-                                                 f"scenario changes existing nodes only{hint}", key=True))
+                                                 f"scenario changes existing nodes only{hint}", key=True)))
         if new_nodes:
             problems.extend(new_nodes)
             continue
