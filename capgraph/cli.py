@@ -247,8 +247,12 @@ def fit_loss(
     if kept < 6:
         sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
         raise typer.Exit(1)
-    result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
-                              seed=seed)
+    try:
+        result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
+                                  seed=seed)
+    except ValueError as exc:
+        sys.stderr.write(f"{data}: {exc}\n")
+        raise typer.Exit(1) from None
     if as_json:
         _emit_json(result.to_json())
         return

@@ -216,12 +216,17 @@ def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
              resamples: int = 100, seed: int = DEFAULT_SEED, level: float = 0.90) -> LossFit:
     """Drop outliers, fit the law, and bootstrap ``level`` intervals (default 5th–95th percentile).
 
+    Raises ``ValueError`` when the runs do not determine the law (an exponent fitted at zero).
     Each bootstrap resample refits from the full-data optimum (a resample's optimum lies close to
     it), which is what keeps a hundred refits to seconds.
     """
     drop = outliers(runs, min_tokens_per_param)
     used = runs.subset(~drop)
     law = fit_law(used.params, used.tokens, used.loss)
+    values = np.array(list(law.as_dict().values()))
+    if not (np.all(np.isfinite(values)) and law.alpha > 1e-6 and law.beta > 1e-6):
+        raise ValueError(f"the runs do not determine the law (fitted α = {law.alpha:.3g}, "
+                         f"β = {law.beta:.3g}); it needs runs that vary both N and D")
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):

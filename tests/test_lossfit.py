@@ -93,3 +93,11 @@ def test_read_errors_are_located(tmp_path):
     result = CliRunner().invoke(app, ["fit-loss", str(path), "--params", "N", "--tokens", "D",
                                       "--loss", "L"])
     assert result.exit_code == 1 and f"{path}:3:5: D: 'lots' is not a number" in result.output
+
+
+def test_runs_that_do_not_determine_the_law(tmp_path):
+    path = tmp_path / "same.csv"
+    path.write_text("N,D,L\n" + "1e9,1e10,2\n" * 7)
+    result = CliRunner().invoke(app, ["fit-loss", str(path), "--params", "N", "--tokens", "D",
+                                      "--loss", "L"])
+    assert result.exit_code == 1 and "do not determine the law" in result.output
