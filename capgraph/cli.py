@@ -136,13 +136,16 @@ def show(path: MapArg, as_json: JsonOpt = False) -> None:
 SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
                                          "parameter ranges.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same output.")]
-UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens or "
-                                              "flops (default: the map's axis).", show_default=False)]
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens, "
+                                              "flops, or loss with a loss law (default: the map's axis).",
+                                              show_default=False)]
 
 
 def _check_unit(unit: str | None) -> None:
-    if unit is not None and unit not in AXES:
-        raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
+    from capgraph.allocation import UNITS  # params, tokens, flops, and loss with a loss law
+
+    if unit is not None and unit not in UNITS:
+        raise typer.BadParameter(f"must be one of {', '.join(UNITS)}", param_hint="--unit")
 
 
 @app.command()
@@ -154,11 +157,14 @@ def predict(
                                            "this scale (e.g. 1e25 with --unit flops).",
                                            show_default=False)] = None,
     unit: UnitOpt = None,
+    scenario: Annotated[str | None, typer.Option(help="Use a scenario of the map.")] = None,
+    data_limit: Annotated[str | None, typer.Option(help="Usable training tokens, e.g. 3e14 "
+                                                   "(overrides scale.data_limit).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """At which scale each node with a threshold crosses it (params, tokens, FLOPs), with intervals."""
     _check_unit(unit)
-    cmap = _load(path)
+    cmap = _with_options(_load(path), scenario, data_limit)
     options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
     try:
         cmap.log_axis(by, unit) if by is not None else None
@@ -167,11 +173,14 @@ def predict(
     if as_json:
         _emit_json(cmap.predict_json(**options))
         return
-    from capgraph.present import predictions_table, progress_reporter
+    from capgraph.present import outlook_table, predictions_table, progress_reporter
 
     with progress_reporter(out, samples if cmap.uncertain else 0) as progress:
         predictions = cmap.predict(progress=progress, **options)
     out.print(predictions_table(cmap, predictions, by=by))
+    extra = outlook_table(cmap, predictions)
+    if extra is not None:
+        out.print(extra)
 
 
 @app.command()
@@ -203,6 +212,82 @@ def at(
 def schema() -> None:
     """Print the JSON Schema of the map format (for editors and yaml-language-server)."""
     _emit_json(json_schema())
+
+
+def _with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | None) -> CapabilityMap:
+    """The map under ``--scenario`` and ``--data-limit``; a bad value is one line and exit 1."""
+    if scenario is None and data_limit is None:
+        return cmap
+    limit = None
+    if data_limit is not None:
+        from capgraph.units import parse_scale
+
+        try:
+            limit = parse_scale(data_limit)
+        except ValueError as exc:
+            sys.stderr.write(f"capgraph: --data-limit: {exc}\n")
+            raise typer.Exit(1) from None
+    try:
+        return cmap.scenario(scenario or "baseline", data_limit=limit)
+    except KeyError as exc:
+        sys.stderr.write(f"capgraph: --scenario: {exc.args[0]}\n")
+        raise typer.Exit(1) from None
+    except MapError as exc:
+        _warn(exc.problems)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def compare(path: MapArg, as_json: JsonOpt = False) -> None:
+    """The crossing of every capability under every scenario of the map, side by side."""
+    cmap = _load(path)
+    result = cmap.compare()
+    if as_json:
+        _emit_json(result)
+        return
+    from capgraph.present import comparison_table
+
+    out.print(comparison_table(result))
+
+
+@app.command("fit-loss")
+def fit_loss(
+    data: Annotated[str, typer.Argument(help="A CSV file of training runs.", show_default=False)],
+    params: Annotated[str, typer.Option(help="Column of parameter counts N.", show_default=False)],
+    tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
+    loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
+    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    min_tokens_per_param: Annotated[float, typer.Option(
+        min=0.0, help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
+    from capgraph import lossfit
+
+    try:
+        runs = lossfit.read_runs(data, params, tokens, loss)
+    except MapError as exc:
+        _warn(exc.problems)
+        raise typer.Exit(1) from None
+    kept = int((~lossfit.outliers(runs, min_tokens_per_param)).sum())
+    if kept < 6:
+        sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
+        raise typer.Exit(1)
+    try:
+        result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
+                                  seed=seed)
+    except ValueError as exc:
+        sys.stderr.write(f"{data}: {exc}\n")
+        raise typer.Exit(1) from None
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    from capgraph.present import loss_fit_summary, loss_fit_table
+
+    out.print(loss_fit_table(result))
+    out.print(loss_fit_summary(result), markup=False)
+    out.print(result.yaml_snippet(), markup=False, end="")
 
 
 def main() -> None:
@@ -426,7 +511,8 @@ PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at
                                              show_default=False)]
 
 
-def _check_unit(unit: str | None) -> None:
+def _check_picture_unit(unit: str | None) -> None:
+    """Pictures are drawn against params, tokens or FLOPs (a loss axis would run backwards)."""
     if unit is not None and unit not in AXES:
         raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
 
@@ -496,7 +582,7 @@ def render_command(
     from capgraph.render import FORMATS, render
 
     fmt = _format(output, FORMATS)
-    _check_unit(unit)
+    _check_picture_unit(unit)
     if fmt != "dot":
         _need_graphviz()
     if depth is not None and focus is None:
@@ -528,7 +614,7 @@ def plot_command(
     from capgraph.plot import FORMATS, plot
 
     fmt = _format(output, FORMATS)
-    _check_unit(unit)
+    _check_picture_unit(unit)
     if lenses:
         if nodes and len(nodes) > 1:
             raise typer.BadParameter("--lenses draws one node; name just one", param_hint="NODES")
@@ -549,7 +635,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     from capgraph.report import report
 
     _format(output, {".html": "html", ".htm": "html"})
-    _check_unit(unit)
+    _check_picture_unit(unit)
     _need_graphviz()
     cmap = _load(path)
     _check_at(cmap, at, unit)

@@ -13,6 +13,7 @@ per scale. :func:`evaluate` fills it for a slice of the samples, so callers can 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +89,13 @@ class Plan:
     children: list[tuple[int, ...]]
     thresholds: np.ndarray  # nan where a node has no threshold
     levels: list[Level]
+    #: Nodes whose curve may have a kink: a ``min`` rule at or below them. Interpolation between
+    #: grid points is less exact across a kink, so their crossings are refined on a finer grid.
+    kinked: np.ndarray
     samples: int = 1
+    #: Maps grid scales to the coordinate the skill curves are written on (an efficiency shift, or
+    #: −log10 loss for a loss axis; see :func:`capgraph.allocation.adapt_plan`). None: the same.
+    coord: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -106,6 +113,7 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
     levels = [Level() for _ in range(1 + max(depth.values(), default=0))]
 
     kinds, children, thresholds = [], [], np.full(len(names), np.nan)
+    kinked = np.zeros(len(names), dtype=bool)
     for i, name in enumerate(names):
         if name in spec.skills:
             kinds.append("skill")
@@ -117,11 +125,12 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
             kinds.append("capability")
             children.append(tuple(index[c] for c in sorted(cap.requires)))
             thresholds[i] = cap.threshold if cap.threshold is not None else spec.threshold
+            kinked[i] = cap.combine == "min" or bool(kinked[list(children[-1])].any())
 
     _compile_skills(spec, names, index, levels[0], samples, seed)
     _compile_rules(spec, names, index, depth, levels)
     _compile_lenses(spec, names, depth, levels)
-    return Plan(names, index, kinds, children, thresholds, levels, samples)
+    return Plan(names, index, kinds, children, thresholds, levels, kinked, samples)
 
 
 def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
@@ -265,7 +274,8 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
     rows = samples or slice(0, plan.samples)
     width = len(range(*rows.indices(plan.samples)))
     values = np.empty((len(plan), width, log_x.size), dtype=dtype)
-    x = log_x.astype(dtype)[None, None, :]
+    at = plan.coord(log_x) if plan.coord else log_x  # where the skill curves are read
+    x = at.astype(dtype)[None, None, :]
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         for level in plan.levels:
             for block in level.skills:
@@ -276,7 +286,7 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                     out = curves.power_law(x, q["log_scale"], q["exponent"])
                 values[block.nodes] = out
             for pts in level.points:
-                values[pts.node] = curves.points(log_x, pts.log_xs, pts.ys)[None, :]
+                values[pts.node] = curves.points(at, pts.log_xs, pts.ys)[None, :]
             for block in level.rules:
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 values[block.nodes] = np.clip(_apply_rule(block, values), 0.0, 1.0)

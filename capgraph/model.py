@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from capgraph import graph as graphs
+from capgraph.allocation import UNITS, Efficient, adapt_plan, allocation_for
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
 from capgraph.fitmap import resolve_fits
@@ -29,8 +30,8 @@ from capgraph.predict import (
     point_estimates,
     summarize_samples,
 )
-from capgraph.scale import FixedRatio, ScalePoint
-from capgraph.schema import AXES, Interval, MapSpec
+from capgraph.scale import ScalePoint
+from capgraph.schema import Interval, MapSpec
 from capgraph.source import Document, load_document, parse_document
 from capgraph.units import parse_scale
 from capgraph.validate import validate
@@ -74,14 +75,26 @@ class CapabilityMap:
     ('chain', 'crosses', '5.7e+11')
     """
 
-    def __init__(self, spec: MapSpec, document: Document | None = None) -> None:
+    def __init__(self, spec: MapSpec, document: Document | None = None, *, efficiency: float = 1.0,
+                 scenario: str | None = None) -> None:
         spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
         self.spec = spec
         self.document = document
         self.path = document.path if document else None
-        self.plan: Plan = compile_plan(spec)
-        self.units = FixedRatio(spec.scale.tokens_per_param)
+        #: How params, tokens, FLOPs (and loss) relate: FixedRatio or ComputeOptimal.
+        self.units = allocation_for(spec.scale)
+        #: Multiplier on effective compute (a scenario's ``efficiency``); 1 for a map as written.
+        self.efficiency = efficiency
+        self.scenario_name = scenario
+        self.base: CapabilityMap = self  # the map as written, which scenarios overlay
+        # points report physical scale and the loss at effective scale
+        self._reporting = self.units if efficiency == 1.0 else Efficient(self.units, efficiency)
+        # the grid is physical scale on the grid axis; the plan reads curves at effective scale
+        self.plan: Plan = self._adapt(compile_plan(spec))
         self._sampled: dict[tuple[int, int], Plan] = {}
+
+    def _adapt(self, plan: Plan) -> Plan:
+        return adapt_plan(plan, self.units, self.axis, self.grid_axis, self.efficiency)
 
     # --- what the map is ---------------------------------------------------------------------------
 
@@ -101,9 +114,26 @@ class CapabilityMap:
         return self.spec.scale.axis
 
     @property
+    def grid_axis(self) -> str:
+        """The axis of the search grid: the map's axis, or FLOPs for curves written against loss."""
+        return "flops" if self.axis == "loss" else self.axis
+
+    @property
     def log_range(self) -> tuple[float, float]:
+        """log10 of the search range on the grid axis (a loss range becomes its FLOPs range)."""
         lo, hi = self.spec.scale.bounds
+        if self.axis == "loss" and self.spec.scale.range is not None:
+            ends = self.units.convert(np.log10([hi, lo]), "loss", "flops")
+            return float(ends[0]), float(ends[1])
         return float(np.log10(lo)), float(np.log10(hi))
+
+    @property
+    def axis_bounds(self) -> tuple[float, float]:
+        """The search range on the map's own axis (for a loss axis: lowest, highest loss)."""
+        if self.axis != "loss":
+            return self.spec.scale.bounds
+        hi, lo = (float(10.0 ** self.units.convert(x, "flops", "loss")) for x in self.log_range)
+        return lo, hi
 
     @property
     def nodes(self) -> list[str]:
@@ -135,7 +165,7 @@ class CapabilityMap:
     def warnings(self) -> list[Problem]:
         """Things that are allowed but worth knowing, located in the map file."""
         out = []
-        lo, hi = self.spec.scale.bounds
+        lo, hi = self.axis_bounds
         for name, skill in self.spec.skills.items():
             points = skill.curve.points
             if points and (lo < points[0].x or hi > points[-1].x):
@@ -155,9 +185,12 @@ class CapabilityMap:
     def log_axis(self, scale: float | str, unit: str | None = None) -> float:
         """log10 of a scale given in ``unit`` (default: the map's axis), on the map's axis."""
         unit = unit or self.axis
-        if unit not in AXES:
-            raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(AXES)}")
-        return float(self.units.convert(np.log10(parse_scale(scale)), unit, self.axis))
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+        log_x = float(self.units.convert(np.log10(parse_scale(scale)), unit, self.grid_axis))
+        if not np.isfinite(log_x):
+            raise ValueError(f"no run reaches loss {scale} under the map's loss law")
+        return log_x
 
     def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
         """Each node's point-estimate value at the axis scales ``log_x`` (1-d), for plots and tables."""
@@ -168,7 +201,7 @@ class CapabilityMap:
         """The plan with ``samples`` Monte Carlo draws of every ranged parameter (cached)."""
         key = (samples, seed)
         if key not in self._sampled:
-            self._sampled[key] = compile_plan(self.spec, samples=samples, seed=seed)
+            self._sampled[key] = self._adapt(compile_plan(self.spec, samples=samples, seed=seed))
         return self._sampled[key]
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
@@ -183,7 +216,7 @@ class CapabilityMap:
             qs = np.repeat(point[None, :], len(QUANTILES), axis=0)
         names = self.nodes
         return Snapshot(
-            self.units.point(float(log_x[0]), self.axis),
+            self._reporting.point(float(log_x[0]), self.grid_axis),
             {n: float(point[i]) for i, n in enumerate(names)},
             {n: {k: float(qs[j, i]) for j, k in enumerate(QUANTILES)} for i, n in enumerate(names)},
         )
@@ -205,8 +238,8 @@ class CapabilityMap:
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
             chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
             uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress),
-                                            self.axis, self.units, by_log)
-        return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.axis, self.units,
+                                            self.grid_axis, self._reporting, by_log)
+        return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
                                self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
 
     def predict_json(self, **options: Any) -> dict[str, Any]:
@@ -216,8 +249,85 @@ class CapabilityMap:
             "axis": self.axis,
             "samples": options.get("samples", DEFAULT_SAMPLES) if self.uncertain else 1,
             "seed": options.get("seed", DEFAULT_SEED),
-            "capabilities": [p.to_json() for p in self.predict(**options)],
+            "capabilities": [{**p.to_json(), **self.outlook(p)} for p in self.predict(**options)],
+            "scenario": self.scenario_name,
+            "efficiency": self.efficiency,
+            "allocation": self.allocation_json(),
         }
+
+    # --- the real world: allocation, data limits, dates, scenarios -----------------------------------
+
+    def allocation_json(self) -> dict[str, Any]:
+        """The allocation in force: ``{"tokens_per_param"}`` and/or ``{"loss_law"}``."""
+        law = getattr(self.units, "law", None)
+        out: dict[str, Any] = {}
+        if hasattr(self.units, "tokens_per_param"):
+            out["tokens_per_param"] = self.units.tokens_per_param
+        if law is not None:
+            out["loss_law"] = law.as_dict()
+        return out
+
+    def data_limit_check(self, p: Prediction):
+        """The crossing of ``p`` against ``scale.data_limit`` (None without a limit or a crossing)."""
+        from capgraph.outlook import check_data_limit
+
+        limit = self.spec.scale.data_limit
+        if limit is None or p.crossing is None:
+            return None
+        return check_data_limit(self.units, p.crossing, limit, self.efficiency)
+
+    def date(self, flops: float | None) -> str | None:
+        """ISO date at which the map's ``timeline`` reaches ``flops`` (None without a timeline)."""
+        from capgraph.timeline import crossing_date
+
+        return crossing_date(self.spec.timeline, flops)
+
+    def outlook(self, p: Prediction) -> dict[str, Any]:
+        """JSON keys a prediction gains from the real world: ``data_limit``, ``date`` and ``dates``.
+
+        A crossing beyond the data limit gets no date: the trend in compute does not reach it.
+        ``dates`` gives the date of each crossing quantile (``p5``, ``p50``, ``p95``) when the map
+        has a timeline, each likewise none where that quantile needs more data than exists.
+        """
+        check = self.data_limit_check(p)
+        dated = p.crossing is not None and not (check and check.exceeds)
+        return {
+            "data_limit": check.to_json() if check else None,
+            "date": self.date(p.crossing.flops) if dated and p.crossing else None,
+            "dates": self._quantile_dates(p),
+        }
+
+    def _quantile_dates(self, p: Prediction) -> dict[str, str | None] | None:
+        timeline, limit = self.spec.timeline, self.spec.scale.data_limit
+        if timeline is None or not p.quantiles:
+            return None
+        from capgraph.timeline import flops_to_dates, iso_dates
+
+        keys = list(p.quantiles)
+        dates = iso_dates(flops_to_dates([p.quantiles[k].flops for k in keys], timeline.start,
+                                         timeline.flops, timeline.growth_per_year))
+        return {k: None if limit is not None and p.quantiles[k].tokens > limit else d
+                for k, d in zip(keys, dates, strict=True)}
+
+    def scenario(self, name: str, *, data_limit: float | None = None) -> CapabilityMap:
+        """This map under scenario ``name`` (``"baseline"``: as written), optionally with a data limit."""
+        from capgraph.scenarios import scenario_map
+
+        extra = {"scale": {"data_limit": data_limit}} if data_limit is not None else None
+        return scenario_map(self, name, extra)
+
+    @property
+    def scenario_names(self) -> list[str]:
+        """``baseline`` and the map's scenarios, in the order written."""
+        from capgraph.scenarios import BASELINE
+
+        return [BASELINE, *self.base.spec.scenarios]
+
+    def compare(self) -> dict[str, Any]:
+        """The crossing of every capability under every scenario (``capgraph compare --json``)."""
+        from capgraph.scenarios import compare
+
+        return compare(self)
 
 
 def load(path: str | Path) -> CapabilityMap:

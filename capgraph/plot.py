@@ -71,20 +71,20 @@ def _styled(build):
 
 def short_scale(cmap: CapabilityMap, log_axis: float, unit: str | None = None) -> str:
     """A compact scale label: ``79.1B`` for counts, ``1.2e+22`` for FLOPs."""
-    unit = unit or cmap.axis
-    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.axis, unit))
+    unit = unit or cmap.grid_axis
+    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
     return f"{value:.2g}" if unit == "flops" else human(value)
 
 
 def _other_unit(cmap: CapabilityMap) -> str:
-    return "params" if cmap.axis == "flops" else "flops"
+    return "params" if cmap.grid_axis == "flops" else "flops"
 
 
 def _style_axis(ax, cmap: CapabilityMap, log_x: np.ndarray, secondary: bool = True) -> None:
     ax.set_xscale("log")
     ax.set_xlim(10.0 ** log_x[0], 10.0 ** log_x[-1])
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"{_AXIS_TITLE[cmap.axis]} ({cmap.axis})")
+    ax.set_xlabel(f"{_AXIS_TITLE[cmap.grid_axis]} ({cmap.grid_axis})")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if secondary:
@@ -92,11 +92,11 @@ def _style_axis(ax, cmap: CapabilityMap, log_x: np.ndarray, secondary: bool = Tr
 
         def forward(x):
             with np.errstate(divide="ignore", invalid="ignore"):
-                return 10.0 ** cmap.units.convert(np.log10(np.maximum(x, 1e-300)), cmap.axis, other)
+                return 10.0 ** cmap.units.convert(np.log10(np.maximum(x, 1e-300)), cmap.grid_axis, other)
 
         def inverse(x):
             with np.errstate(divide="ignore", invalid="ignore"):
-                return 10.0 ** cmap.units.convert(np.log10(np.maximum(x, 1e-300)), other, cmap.axis)
+                return 10.0 ** cmap.units.convert(np.log10(np.maximum(x, 1e-300)), other, cmap.grid_axis)
 
         top = ax.secondary_xaxis("top", functions=(forward, inverse))
         top.set_xlabel(f"{_AXIS_TITLE[other]} ({other})", fontsize=9)
@@ -107,7 +107,7 @@ def _shade_data_limit(ax, cmap: CapabilityMap, log_x: np.ndarray) -> bool:
     limit = cmap.spec.scale.data_limit
     if limit is None:
         return False
-    log_limit = float(cmap.units.convert(math.log10(limit), "tokens", cmap.axis))
+    log_limit = float(cmap.units.convert(math.log10(limit), "tokens", cmap.grid_axis))
     if log_limit >= log_x[-1]:
         return False
     start = max(log_limit, log_x[0])
@@ -236,7 +236,7 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         label = name
         if p is not None:
             if p.status == "crosses":
-                log_c = math.log10(getattr(p.crossing, cmap.axis))
+                log_c = math.log10(getattr(p.crossing, cmap.grid_axis))
                 where = short_scale(cmap, log_c)
                 label += f" (crosses {p.threshold:g} at {where})"
                 marks.append((10.0 ** log_c, p.threshold, where, color[name]))

@@ -192,3 +192,99 @@ def hierarchy_tree(cmap: CapabilityMap) -> Tree:
     for root in roots(cmap.graph):
         add(tree, root, None)
     return tree
+
+
+# --- the real world: data limits, dates, scenarios, loss fits ----------------------------------------
+
+
+def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table | None:
+    """Loss, data limit and date of each crossing; None when the map has none of them to show."""
+    law = getattr(cmap.units, "law", None)
+    limit = cmap.spec.scale.data_limit
+    timeline = cmap.spec.timeline
+    if law is None and limit is None and timeline is None and cmap.efficiency == 1.0:
+        return None
+    title = f"{cmap.name}: in the world"
+    if cmap.scenario_name:
+        gain = f", efficiency ×{cmap.efficiency:g}" if cmap.efficiency != 1.0 else ""
+        title += f" (scenario {cmap.scenario_name}{gain})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("node", overflow="fold")
+    if law is not None:
+        table.add_column("loss", justify="right")
+    if limit is not None:
+        table.add_column(f"data (limit {human(limit)} tokens)", overflow="fold")
+    if timeline is not None:
+        table.add_column("date", justify="right")
+    for p in predictions:
+        extra = cmap.outlook(p)
+        cells = [p.name]
+        if law is not None:
+            loss = p.crossing.loss if p.crossing else None
+            cells.append("–" if loss is None else f"{loss:.3f}")
+        if limit is not None:
+            check = cmap.data_limit_check(p)
+            if check is None:
+                cells.append("–")
+            elif not check.exceeds:
+                cells.append("fits")
+            elif check.reachable is None:
+                cells.append(Text(f"needs {human(check.needed_tokens)}; unknown beyond (no loss law)",
+                                  style="bold red"))
+            elif check.reachable:
+                cells.append(Text(f"needs {human(check.needed_tokens)}; a {human(check.min_params)} "
+                                  f"model on the limit: {check.min_flops:.3g} FLOPs", style="yellow"))
+            else:
+                cells.append(Text(f"needs {human(check.needed_tokens)}; unreachable on the data",
+                                  style="bold red"))
+        if timeline is not None:
+            cells.append(extra["date"] or "–")
+        table.add_row(*cells)
+    return table
+
+
+def comparison_table(result: dict) -> Table:
+    """``capgraph compare``: one column a scenario, FLOPs (and date) of each crossing."""
+    table = Table(title=f"{result['map']}: crossings by scenario (FLOPs)", title_justify="left")
+    table.add_column("node", overflow="fold")
+    for s in result["scenarios"]:
+        head = s["name"] + (f"\n×{s['efficiency']:g}" if s["efficiency"] != 1 else "")
+        table.add_column(head, justify="right")
+    for row in result["capabilities"]:
+        cells = [row["name"]]
+        for s in result["scenarios"]:
+            cell = row["crossings"][s["name"]]
+            if cell is None:
+                cells.append(Text("no threshold", style="dim"))
+            elif cell["status"] == "never":
+                cells.append(Text("never", style="dim"))
+            else:
+                prefix = "≤ " if cell["status"] == "above_at_start" else ""
+                text = prefix + f"{cell['crossing']['flops']:.3g}"
+                if cell["date"]:
+                    text += f"\n{cell['date']}"
+                style = "bold red" if cell["data_limited"] else ""
+                cells.append(Text(text + ("\ndata-limited" if cell["data_limited"] else ""), style=style))
+        table.add_row(*cells)
+    return table
+
+
+def loss_fit_table(fit) -> Table:
+    """``capgraph fit-loss``: each constant with its bootstrap interval."""
+    table = Table(title="L(N, D) = E + A/N^α + B/D^β", title_justify="left")
+    table.add_column("constant")
+    table.add_column("estimate", justify="right")
+    table.add_column("5%", justify="right")
+    table.add_column("95%", justify="right")
+    for name, value in fit.law.as_dict().items():
+        lo, hi = fit.intervals.get(name, (None, None))
+        table.add_row(name, f"{value:.4g}", "–" if lo is None else f"{lo:.4g}",
+                      "–" if hi is None else f"{hi:.4g}")
+    return table
+
+
+def loss_fit_summary(fit) -> str:
+    """One line under the fit table: runs used, runs dropped (file lines), bootstrap."""
+    dropped = ", ".join(str(line) for line in fit.dropped) or "none"
+    return (f"{fit.n_used} runs fitted; dropped (file lines): {dropped}; "
+            f"{fit.resamples} bootstrap resamples, seed {fit.seed}")

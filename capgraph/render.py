@@ -85,7 +85,7 @@ def neighbourhood(graph: nx.DiGraph, focus: str, steps: int) -> set[str]:
 def log_at_axis(prediction: Prediction, cmap: CapabilityMap) -> float:
     """log10 of a prediction's crossing on the map's axis."""
     assert prediction.crossing is not None
-    return math.log10(getattr(prediction.crossing, cmap.axis))
+    return math.log10(getattr(prediction.crossing, cmap.grid_axis))
 
 
 def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
@@ -116,8 +116,8 @@ def scale_text(cmap: CapabilityMap, log_axis: float, unit: str | None = None) ->
     >>> scale_text(m, 10.0), scale_text(m, 10.0, "flops")
     ('10B params', '1.2e+22 FLOPs')
     """
-    unit = unit or cmap.axis
-    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.axis, unit))
+    unit = unit or cmap.grid_axis
+    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
     return f"{value:.3g} FLOPs" if unit == "flops" else f"{human(value)} {unit}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,6 +31,8 @@ from capgraph.units import parse_number, parse_scale
 
 Axis = Literal["params", "tokens", "flops"]
 AXES: tuple[Axis, ...] = ("params", "tokens", "flops")
+#: A map may also write its curves against pretraining loss (needs a loss law).
+CurveAxis = Literal["params", "tokens", "flops", "loss"]
 RULES = ("all", "any", "k_of_n", "mean", "min", "geomean")
 
 #: Where crossings are searched when a map gives no ``scale.range`` (on that axis).
@@ -466,10 +469,76 @@ class Capability(Strict):
 # --- the map ---------------------------------------------------------------------------------------
 
 
+#: Loss laws a map may name instead of writing the constants (SCIENCE.md §4).
+LOSS_PRESETS: dict[str, dict[str, float]] = {
+    # Hoffmann et al. 2022, the constants printed in the paper.
+    "hoffmann2022": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    # Besiroglu et al. 2024, the refit of Hoffmann's own data (arXiv:2404.10102).
+    "besiroglu2024": {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
+}
+
+
+class LossLawSpec(Strict):
+    """L(N, D) = E + A/N^alpha + B/D^beta: pretraining loss of N parameters trained on D tokens."""
+
+    E: Positive = Field(description="Irreducible loss.")
+    A: Positive = Field(description="Coefficient of the parameter term.")
+    B: Positive = Field(description="Coefficient of the data term.")
+    alpha: Positive = Field(description="Exponent of parameters.")
+    beta: Positive = Field(description="Exponent of training tokens.")
+
+
+Preset = Literal["hoffmann2022", "besiroglu2024"]
+
+
+class AllocationSpec(Strict):
+    """How a compute budget splits into parameters and tokens; at least one key."""
+
+    tokens_per_param: Positive | None = Field(
+        None, description="A fixed ratio r: tokens = r·params (with loss_law, the law only gives the loss)."
+    )
+    loss_law: LossLawSpec | Preset | None = Field(
+        None, description="A loss law (or preset name); alone, training is compute-optimal under it."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> AllocationSpec:
+        if self.tokens_per_param is None and self.loss_law is None:
+            raise PydanticCustomError("allocation_empty", "needs tokens_per_param, loss_law or both")
+        return self
+
+
+def _known_preset(value: Any) -> Any:
+    if isinstance(value, str) and value not in LOSS_PRESETS:
+        from difflib import get_close_matches
+
+        close = get_close_matches(value, list(LOSS_PRESETS), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise PydanticCustomError(
+            "preset", "unknown loss-law preset '{value}'{hint}; use one of {names}",
+            {"value": value, "hint": hint, "names": ", ".join(LOSS_PRESETS)},
+        )
+    return value
+
+
+def _law(allocation: Any) -> Any:
+    """The loss law (a preset name or LossLawSpec) of a validated allocation, or None."""
+    if isinstance(allocation, str):
+        return allocation
+    return allocation.loss_law if allocation is not None else None
+
+
 class ScaleSpec(Strict):
     """Which axis curves are written on, where to search, and how the units relate."""
 
-    axis: Axis = Field("params", description="Axis of curve parameters: params, tokens or flops.")
+    # Declared first so the validators of the keys below can see it and point at their own key.
+    allocation: Annotated[AllocationSpec | Preset, BeforeValidator(_known_preset)] | None = Field(
+        None, description="How compute splits into params and tokens: {tokens_per_param: r}, "
+        "{loss_law: {E, A, B, alpha, beta}} or a preset (hoffmann2022, besiroglu2024)."
+    )
+    axis: CurveAxis = Field(
+        "params", description="Axis of curve parameters: params, tokens, flops or loss (needs a loss law)."
+    )
     range: tuple[Scale, Scale] | None = Field(
         None,
         description="[low, high] on the axis where crossings are searched; default by axis: "
@@ -491,9 +560,76 @@ class ScaleSpec(Strict):
             )
         return value
 
+    @field_validator("axis")
+    @classmethod
+    def _loss_needs_law(cls, axis: str, info: ValidationInfo) -> str:
+        if axis == "loss" and "allocation" in info.data and _law(info.data["allocation"]) is None:
+            raise PydanticCustomError(
+                "loss_axis", "loss needs a loss law: allocation: besiroglu2024, hoffmann2022 "
+                "or {loss_law: {E, A, B, alpha, beta}}"
+            )
+        return axis
+
+    @field_validator("range")
+    @classmethod
+    def _above_irreducible(cls, value: tuple[float, float] | None,
+                           info: ValidationInfo) -> tuple[float, float] | None:
+        law = _law(info.data.get("allocation"))
+        if value is not None and info.data.get("axis") == "loss" and law is not None:
+            floor = LOSS_PRESETS[law]["E"] if isinstance(law, str) else law.E
+            if value[0] <= floor:
+                raise PydanticCustomError(
+                    "loss_range", "on the loss axis the low end must exceed the law's irreducible "
+                    "loss E = {E}, got {low}", {"E": floor, "low": value[0]}
+                )
+        return value
+
+    @field_validator("tokens_per_param")
+    @classmethod
+    def _one_ratio(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("allocation") is not None:  # runs only when tokens_per_param is written
+            raise PydanticCustomError(
+                "ratio_twice", "give either tokens_per_param or allocation, not both "
+                "(write allocation: {tokens_per_param: r})"
+            )
+        return value
+
     @property
     def bounds(self) -> tuple[float, float]:
-        return self.range or DEFAULT_RANGES[self.axis]
+        return self.range or DEFAULT_RANGES[self.axis if self.axis != "loss" else "flops"]
+
+
+class Timeline(Strict):
+    """The largest training run's compute at a date and its yearly growth: turns FLOPs into dates."""
+
+    start: date = Field(description="Date of the reference run, YYYY-MM-DD.")
+    flops: Scale = Field(description="Training FLOPs of the largest run at the start date.")
+    growth_per_year: Positive = Field(description="Yearly growth factor of the largest run (> 1).")
+
+    @field_validator("growth_per_year")
+    @classmethod
+    def _grows(cls, value: float) -> float:
+        if value <= 1:
+            raise PydanticCustomError("growth", "must be greater than 1 (a yearly factor), got {value}",
+                                      {"value": value})
+        return value
+
+
+class Scenario(Strict):
+    """A named overlay on the map: only the keys it names change (deep merge, null deletes a key)."""
+
+    description: str | None = Field(None, description="What the scenario assumes.")
+    efficiency: Positive = Field(
+        1.0, description="Multiplier on effective compute: 3 gets from 1e24 FLOPs what the map "
+        "gets from 3e24."
+    )
+    scale: dict[str, Any] | None = Field(None, description="Overlay on scale (allocation, data_limit...).")
+    threshold: Any = Field(None, description="A new default threshold.")
+    skills: dict[str, Any] | None = Field(None, description="Overlays on existing skills by name.")
+    capabilities: dict[str, Any] | None = Field(
+        None, description="Overlays on existing capabilities by name."
+    )
+    timeline: dict[str, Any] | None = Field(None, description="Overlay on the timeline.")
 
 
 class MapSpec(Strict):
@@ -525,6 +661,10 @@ class MapSpec(Strict):
     skills: dict[str, Skill] = Field(description="Leaf abilities by name.")
     capabilities: dict[str, Capability] = Field(
         default_factory=dict, description="Composite abilities by name."
+    )
+    timeline: Timeline | None = Field(None, description="Compute of the largest run over time, for dates.")
+    scenarios: dict[str, Scenario] = Field(
+        default_factory=dict, description="Named overlays: other assumptions to compare."
     )
 
     @field_validator("skills")

@@ -31,6 +31,10 @@ def validate(doc: Document) -> MapSpec:
     except ValidationError as exc:
         problems.extend(_pydantic_problems(doc, exc))
     problems.extend(structure_problems(doc))
+    if not problems and spec is not None and spec.scenarios:
+        from capgraph.scenarios import scenario_problems  # each overlay, merged, must be a valid map
+
+        problems.extend(scenario_problems(doc, spec))
     if problems:
         raise MapError(problems)
     assert spec is not None

@@ -25,6 +25,10 @@ SECTIONS = {
     "exact_match": schema.ExactMatch,
     "multiple_choice": schema.MultipleChoice,
     "pass_at": schema.PassAt,
+    "allocation": schema.AllocationSpec,
+    "loss_law": schema.LossLawSpec,
+    "timeline": schema.Timeline,
+    "scenarios.NAME": schema.Scenario,
 }
 
 

@@ -41,7 +41,7 @@ def only(path):
         ("skills:\n  s: {curve: {logistic: {midpoint: .inf, slope: 1}}}\n", 2, ".inf", "finite"),
         ("skills:\n  s: {curve: {logistic: {midpoint: 7Q, slope: 1}}}\n", 2, "7Q", "not a number"),
         ("scale: {range: [1e14, 1e8]}\nskills:\n" + GOOD_SKILL, 1, "[1e14", "low < high"),
-        ("scale: {axis: parms}\nskills:\n" + GOOD_SKILL, 1, "parms", "'params', 'tokens' or 'flops'"),
+        ("scale: {axis: parms}\nskills:\n" + GOOD_SKILL, 1, "parms", "'params', 'tokens', 'flops' or 'loss'"),
         # structure
         ("skills:\n  s: {curve: {}}\n", 2, "curve", "exactly one of: logistic, power_law, points"),
         ("skills:\n  s: {description: x}\n", 2, "s", "missing required key 'curve'"),

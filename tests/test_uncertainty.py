@@ -244,3 +244,23 @@ def test_by_with_a_bad_scale_is_a_usage_error(write_map):
     path = write_map(SINGLE % ("3e9 to 3e10", 0.5))
     result = CliRunner().invoke(app, ["predict", str(path), "--by", "soon"])
     assert result.exit_code == 2 and "not a number" in result.output
+
+
+def test_dates_of_crossing_quantiles_follow_the_timeline():
+    from capgraph.timeline import flops_to_dates, iso_dates
+
+    m = capgraph.loads("""
+scale: {axis: flops, range: [1e20, 1e30]}
+timeline: {start: 2026-01-01, flops: 5e26, growth_per_year: 4}
+skills:
+  s: {curve: {logistic: {midpoint: 1e26 to 1e28, slope: 1.5}}, threshold: 0.5}
+""")
+    row = m.predict_json(samples=1000)["capabilities"][0]
+    q = row["quantiles"]
+    expected = iso_dates(flops_to_dates([q[k]["flops"] for k in ("p5", "p50", "p95")],
+                                        m.spec.timeline.start, 5e26, 4))
+    assert [row["dates"][k] for k in ("p5", "p50", "p95")] == expected
+    # a 4x-a-year trend moves one decade in log4(10) = 1.66 years: p5 to p95 spans about 3.3 years
+    import datetime as dt
+    span = (dt.date.fromisoformat(row["dates"]["p95"]) - dt.date.fromisoformat(row["dates"]["p5"])).days
+    assert span / 365.25 == pytest.approx(2 * math.log(10) / math.log(4), abs=0.25)
