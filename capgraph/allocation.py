@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.engine import Plan
-from capgraph.scale import LOG6, FixedRatio, ScalePoint, make_point, make_points
+from capgraph.scale import LOG6, Conversions, FixedRatio, ScalePoint
 from capgraph.schema import LOSS_PRESETS, ScaleSpec
 
 UNITS = ("params", "tokens", "flops", "loss")
@@ -80,7 +80,7 @@ PRESETS: dict[str, LossLaw] = {name: LossLaw(**values) for name, values in LOSS_
 
 
 @dataclass(frozen=True)
-class ComputeOptimal:
+class ComputeOptimal(Conversions):
     """Compute-optimal training under a loss law: each budget split as the law says is best."""
 
     law: LossLaw
@@ -114,18 +114,6 @@ class ComputeOptimal:
         if unit == "loss":
             return np.log10(law.E + np.power(10.0, law.log_k - law.gamma * log_c6))
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
-
-    def convert(self, log_x, src: str, dst: str):
-        """log10 of a scale in ``src`` converted to log10 in ``dst``."""
-        return self.log_unit(self.log_params(log_x, src), dst)
-
-    def point(self, log_x: float, unit: str) -> ScalePoint:
-        """A scale in ``unit`` (as log10) in every unit."""
-        return make_point(self, float(self.log_params(log_x, unit)))
-
-    def points(self, log_x: np.ndarray, unit: str) -> list[ScalePoint]:
-        """Many scales in ``unit`` (as log10) in every unit, converted as arrays."""
-        return make_points(self, self.log_params(np.asarray(log_x, dtype=float), unit))
 
 
 @dataclass(frozen=True)

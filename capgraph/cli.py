@@ -141,11 +141,13 @@ UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale g
                                               show_default=False)]
 
 
-def _check_unit(unit: str | None) -> None:
-    from capgraph.allocation import UNITS  # params, tokens, flops, and loss with a loss law
+def _check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None:
+    """``--unit`` must name a unit: by default any (loss too, with a loss law), or one of ``allowed``."""
+    from capgraph.allocation import UNITS
 
-    if unit is not None and unit not in UNITS:
-        raise typer.BadParameter(f"must be one of {', '.join(UNITS)}", param_hint="--unit")
+    allowed = allowed or UNITS
+    if unit is not None and unit not in allowed:
+        raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint="--unit")
 
 
 @app.command()
@@ -511,12 +513,6 @@ PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at
                                              show_default=False)]
 
 
-def _check_picture_unit(unit: str | None) -> None:
-    """Pictures are drawn against params, tokens or FLOPs (a loss axis would run backwards)."""
-    if unit is not None and unit not in AXES:
-        raise typer.BadParameter(f"must be one of {', '.join(AXES)}", param_hint="--unit")
-
-
 def _check_at(cmap: CapabilityMap, at: str | None, unit: str | None) -> None:
     if at is not None:
         try:
@@ -582,7 +578,7 @@ def render_command(
     from capgraph.render import FORMATS, render
 
     fmt = _format(output, FORMATS)
-    _check_picture_unit(unit)
+    _check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     if fmt != "dot":
         _need_graphviz()
     if depth is not None and focus is None:
@@ -614,7 +610,7 @@ def plot_command(
     from capgraph.plot import FORMATS, plot
 
     fmt = _format(output, FORMATS)
-    _check_picture_unit(unit)
+    _check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     if lenses:
         if nodes and len(nodes) > 1:
             raise typer.BadParameter("--lenses draws one node; name just one", param_hint="NODES")
@@ -635,7 +631,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     from capgraph.report import report
 
     _format(output, {".html": "html", ".htm": "html"})
-    _check_picture_unit(unit)
+    _check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     _need_graphviz()
     cmap = _load(path)
     _check_at(cmap, at, unit)

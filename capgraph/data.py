@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.errors import MapError, Problem
+from capgraph.source import read_bytes
 from capgraph.units import parse_number
 from capgraph.validate import did_you_mean
 
@@ -171,14 +172,7 @@ def read_table(path: str | Path) -> Table:
     file is ``{``; anything else is CSV.
     """
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise MapError([Problem(name, 1, 1, "no such data file")]) from None
-    except IsADirectoryError:
-        raise MapError([Problem(name, 1, 1, "is a directory, not a data file")]) from None
-    except OSError as exc:
-        raise MapError([Problem(name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    raw = read_bytes(path, "data file")
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8-sig")

@@ -55,8 +55,24 @@ def make_points(units: Any, log_params: np.ndarray) -> list[ScalePoint]:
     return [ScalePoint(*row) for row in zip(*columns, losses, strict=True)]
 
 
+class Conversions:
+    """What every allocation derives from its ``log_params`` and ``log_unit``."""
+
+    def convert(self, log_x, src: str, dst: str):
+        """log10 of a scale in ``src`` converted to log10 in ``dst``."""
+        return self.log_unit(self.log_params(log_x, src), dst)
+
+    def point(self, log_x: float, unit: str) -> ScalePoint:
+        """A scale in ``unit`` (as log10) in every unit."""
+        return make_point(self, float(self.log_params(log_x, unit)))
+
+    def points(self, log_x: np.ndarray, unit: str) -> list[ScalePoint]:
+        """Many scales in ``unit`` (as log10) in every unit, converted as arrays."""
+        return make_points(self, self.log_params(np.asarray(log_x, dtype=float), unit))
+
+
 @dataclass(frozen=True)
-class FixedRatio:
+class FixedRatio(Conversions):
     """Training at a fixed ratio of tokens to parameters.
 
     With a loss law (``law``, a :class:`capgraph.allocation.LossLaw`) the ``loss`` unit is log10 of
@@ -107,15 +123,3 @@ class FixedRatio:
         if unit == "loss":
             return np.log10(self._need_law().loss(log_params, log_params + log_r))
         raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(_UNITS)}")
-
-    def convert(self, log_x, src: str, dst: str):
-        """log10 of a scale in ``src`` converted to log10 in ``dst``."""
-        return self.log_unit(self.log_params(log_x, src), dst)
-
-    def point(self, log_x: float, unit: str) -> ScalePoint:
-        """A scale in ``unit`` (as log10) in all three units."""
-        return make_point(self, float(self.log_params(log_x, unit)))
-
-    def points(self, log_x: np.ndarray, unit: str) -> list[ScalePoint]:
-        """Many scales in ``unit`` (as log10) in every unit, converted as arrays."""
-        return make_points(self, self.log_params(np.asarray(log_x, dtype=float), unit))

@@ -93,17 +93,24 @@ def _pos(mark: yaml.Mark) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
+def read_bytes(path: str | Path, what: str = "map file") -> bytes:
+    """A file's bytes, or a problem at 1:1 saying why not (``what`` names the kind of file)."""
+    name = str(path)
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        missing = "no such file" if what == "map file" else f"no such {what}"
+        raise MapError([Problem(name, 1, 1, missing)]) from None
+    except IsADirectoryError:
+        raise MapError([Problem(name, 1, 1, f"is a directory, not a {what}")]) from None
+    except OSError as exc:
+        raise MapError([Problem(name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+
+
 def read_text(path: str | Path) -> str:
     """The file's text, or a located problem: missing, unreadable, not UTF-8, or empty."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise MapError([Problem(name, 1, 1, "no such file")]) from None
-    except IsADirectoryError:
-        raise MapError([Problem(name, 1, 1, "is a directory, not a map file")]) from None
-    except OSError as exc:
-        raise MapError([Problem(name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
