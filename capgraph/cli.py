@@ -41,6 +41,7 @@ _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "C
 def _emit_json(payload: Any) -> None:
     # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
     sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def _warn(problems: list[Problem]) -> None:

@@ -113,7 +113,7 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
     levels = [Level() for _ in range(1 + max(depth.values(), default=0))]
 
     kinds, children, thresholds = [], [], np.full(len(names), np.nan)
-    kinked = np.zeros(len(names), dtype=bool)
+    kinked = [False] * len(names)
     for i, name in enumerate(names):
         if name in spec.skills:
             kinds.append("skill")
@@ -125,12 +125,12 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
             kinds.append("capability")
             children.append(tuple(index[c] for c in sorted(cap.requires)))
             thresholds[i] = cap.threshold if cap.threshold is not None else spec.threshold
-            kinked[i] = cap.combine == "min" or bool(kinked[list(children[-1])].any())
+            kinked[i] = cap.combine == "min" or any(kinked[c] for c in children[-1])
 
     _compile_skills(spec, names, index, levels[0], samples, seed)
     _compile_rules(spec, names, index, depth, levels)
     _compile_lenses(spec, names, depth, levels)
-    return Plan(names, index, kinds, children, thresholds, levels, kinked, samples)
+    return Plan(names, index, kinds, children, thresholds, levels, np.array(kinked, dtype=bool), samples)
 
 
 def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
@@ -289,7 +289,8 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                 values[pts.node] = curves.points(at, pts.log_xs, pts.ys)[None, :]
             for block in level.rules:
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
-                values[block.nodes] = np.clip(_apply_rule(block, values), 0.0, 1.0)
+                out = _apply_rule(block, values)
+                values[block.nodes] = np.clip(out, 0.0, 1.0, out=out)
             for lens in level.lenses:
                 scored = ~np.isin(lens.nodes, unscored)
                 nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)

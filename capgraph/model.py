@@ -6,20 +6,20 @@ one of its methods, so a notebook gets the same answers as the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from capgraph import graph as graphs
 from capgraph.allocation import UNITS, Efficient, adapt_plan, allocation_for
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
-from capgraph.fitmap import resolve_fits
 from capgraph.predict import (
     GRID_PER_DECADE,
     MC_GRID_PER_DECADE,
@@ -31,10 +31,13 @@ from capgraph.predict import (
     summarize_samples,
 )
 from capgraph.scale import ScalePoint
-from capgraph.schema import Interval, MapSpec
+from capgraph.schema import Interval, MapSpec, field_names
 from capgraph.source import Document, load_document, parse_document
 from capgraph.units import parse_scale
 from capgraph.validate import validate
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Monte Carlo defaults: ``--samples`` and ``--seed``.
 DEFAULT_SAMPLES = 2000
@@ -77,7 +80,10 @@ class CapabilityMap:
 
     def __init__(self, spec: MapSpec, document: Document | None = None, *, efficiency: float = 1.0,
                  scenario: str | None = None) -> None:
-        spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
+        if any(skill.curve.fit is not None for skill in spec.skills.values()):
+            from capgraph.fitmap import resolve_fits  # scipy.optimize: imported only when needed
+
+            spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
         self.spec = spec
         self.document = document
         self.path = document.path if document else None
@@ -146,7 +152,7 @@ class CapabilityMap:
         for skill in self.spec.skills.values():
             body = getattr(skill.curve, skill.curve.kind)
             if skill.curve.kind != "points" and any(
-                isinstance(getattr(body, f), Interval) for f in type(body).model_fields
+                isinstance(getattr(body, f), Interval) for f in field_names(type(body))
             ):
                 return True
         return False
@@ -230,6 +236,10 @@ class CapabilityMap:
         ``by`` asks for the probability of having crossed by that scale (in ``by_unit``, default
         the map's axis). ``progress(n)`` is called as each chunk of n samples is done.
         """
+        with _gc_paused():
+            return self._predict(samples, seed, by, by_unit, progress)
+
+    def _predict(self, samples, seed, by, by_unit, progress) -> list[Prediction]:
         lo, hi = self.log_range
         by_log = None if by is None else self.log_axis(by, by_unit)
         uncertainty = None
@@ -244,6 +254,10 @@ class CapabilityMap:
 
     def predict_json(self, **options: Any) -> dict[str, Any]:
         """``capgraph predict --json``; ``options`` as for :meth:`predict`."""
+        with _gc_paused():
+            return self._predict_json(options)
+
+    def _predict_json(self, options: dict[str, Any]) -> dict[str, Any]:
         return {
             "map": self.name,
             "axis": self.axis,
@@ -330,13 +344,31 @@ class CapabilityMap:
         return compare(self)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small objects.
+
+    Loading a 100,000-node map makes millions of dicts and models and no reference cycles worth
+    collecting; the collector's repeated passes over them cost more than the work itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load(path: str | Path) -> CapabilityMap:
     """Read, validate and compile a map file (YAML or JSON); raise MapError on any problem."""
-    document = load_document(path)
-    return CapabilityMap(validate(document), document)
+    with _gc_paused():
+        document = load_document(path)
+        return CapabilityMap(validate(document), document)
 
 
 def loads(text: str, name: str = "<map>") -> CapabilityMap:
     """Like :func:`load`, from text."""
-    document = parse_document(text, name)
-    return CapabilityMap(validate(document), document)
+    with _gc_paused():
+        document = parse_document(text, name)
+        return CapabilityMap(validate(document), document)

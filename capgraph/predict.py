@@ -196,27 +196,29 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
         curves_ = values[batch]
         crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
         _refine_kinks(plan, log_x, batch, crossing)
-        sharp = sharpness(log_x, curves_)
+        sharp = sharpness(log_x, curves_).tolist()
         neck = _bottlenecks(plan, values, batch, crossing)
         points = units.points(crossing.log_x, axis)
         with np.errstate(invalid="ignore"):
-            by = None if by_log is None else (crossing.log_x <= by_log + 1e-12)
-        starts, ends, tops = curves_[:, 0].tolist(), curves_[:, -1].tolist(), curves_.max(axis=1).tolist()
-        for row, node in enumerate(batch.tolist()):
-            never = math.isnan(crossing.log_x[row])
-            status = "never" if never else "above_at_start" if crossing.at_start[row] else "crosses"
-            point = None if never else points[row]
+            by = [None] * len(batch) if by_log is None else (crossing.log_x <= by_log + 1e-12).tolist()
+        never = np.isnan(crossing.log_x).tolist()
+        at_start = crossing.at_start.tolist()
+        columns = zip(batch.tolist(), never, at_start, points, by, sharp, curves_[:, 0].tolist(),
+                      curves_[:, -1].tolist(), curves_.max(axis=1).tolist(), strict=True)
+        for row, (node, no, first, point, by_row, sharp_row, v0, v1, top) in enumerate(columns):
+            status = "never" if no else "above_at_start" if first else "crosses"
+            point = None if no else point
             if uncertainty is not None:
                 quantiles, p_never, p_by = uncertainty[start + row]
             else:
-                quantiles = None if never else dict.fromkeys(QUANTILES, point)
-                p_never, p_by = float(never), None if by is None else float(by[row])
+                quantiles = None if no else dict.fromkeys(QUANTILES, point)
+                p_never, p_by = float(no), None if by_row is None else float(by_row)
             out.append(Prediction(
                 name=plan.names[node], kind=plan.kinds[node], threshold=float(plan.thresholds[node]),
                 status=status, crossing=point,
                 data_limited=bool(point and data_limit is not None and point.tokens > data_limit),
-                value_at_start=starts[row], value_at_end=ends[row], max_value=tops[row],
-                sharpness_decades=None if math.isnan(sharp[row]) else float(sharp[row]),
+                value_at_start=v0, value_at_end=v1, max_value=top,
+                sharpness_decades=None if math.isnan(sharp_row) else sharp_row,
                 bottleneck=neck.get(node), quantiles=quantiles, p_never=p_never, p_crossed_by=p_by,
             ))
     return sorted(out, key=sort_key)

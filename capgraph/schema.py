@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -101,14 +102,20 @@ class Interval:
 _INTERVAL_TEXT = re.compile(r"^\s*(\S+)\s+to\s+(\S+)\s*$")
 
 
-def _param(parse, check, *, log: bool):
-    """Validator for a curve parameter: a number, ``"A to B"`` or ``{p5: A, p95: B}``."""
+def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.inf):
+    """Validator for a curve parameter: a number, ``"A to B"`` or ``{p5: A, p95: B}``.
+
+    A plain float strictly between ``above`` and ``below`` takes a fast path (anything else, the
+    full checks): maps of 100,000 skills are mostly such floats.
+    """
     point = _wrap(parse)
 
     def one(value: Any) -> float:
         return check(point(value)) if check else point(value)
 
     def validate(value: Any) -> float | Interval:
+        if type(value) is float and above < value < below:
+            return value
         ends = None
         if isinstance(value, str) and (match := _INTERVAL_TEXT.match(value)):
             ends = match.groups()
@@ -155,7 +162,7 @@ PositiveParam = Annotated[
     WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
 ]
 FractionParam = Annotated[
-    float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False)),
+    float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False, below=1.0)),
     WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
 ]
 
@@ -171,10 +178,25 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    """A model's keys, cached: pydantic's ``model_fields`` is costly to reach on 100,000 nodes."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _chosen(model: BaseModel) -> list[str]:
+    return [name for name in field_names(type(model)) if getattr(model, name) is not None]
+
+
 def _one_of(model: BaseModel) -> None:
-    chosen = [name for name in type(model).model_fields if getattr(model, name) is not None]
+    chosen = _chosen(model)
     if len(chosen) != 1:
-        options = ", ".join(type(model).model_fields)
+        options = ", ".join(field_names(type(model)))
         got = f" (got {', '.join(chosen)})" if chosen else ""
         raise PydanticCustomError("one_of", f"needs exactly one of: {options}{got}")
 
@@ -296,9 +318,9 @@ class Curve(Strict):
                     )
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
-        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+        return _chosen(self)[0]
 
 
 # --- metric lenses ---------------------------------------------------------------------------------
@@ -339,9 +361,9 @@ class Metric(Strict):
         _one_of(self)
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
-        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+        return _chosen(self)[0]
 
 
 MetricField = Annotated[
@@ -386,6 +408,11 @@ class Skill(Strict):
 
 
 def _requires(value: Any) -> Any:
+    if isinstance(value, dict):
+        for child, count in value.items():  # pydantic's float would read true as 1
+            if isinstance(count, bool):
+                raise PydanticCustomError("requires_bool", "'{child}': expected a count, got {got}",
+                                          {"child": child, "got": str(count).lower()})
     if isinstance(value, list):  # [a, b] means {a: 1, b: 1}
         out: dict[Any, Any] = {}
         for item in value:
@@ -399,8 +426,10 @@ def _requires(value: Any) -> Any:
     return value
 
 
+# Counts are checked in pydantic's core (no Python call per edge: maps can have 100,000s of them).
+Weight = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Requires = Annotated[
-    dict[str, Positive],
+    dict[str, Weight],
     BeforeValidator(_requires),
     WithJsonSchema(
         {

@@ -20,6 +20,8 @@ def parse_number(value: object) -> float:
     >>> parse_number("7B"), parse_number("1e10"), parse_number(20)
     (7000000000.0, 10000000000.0, 20.0)
     """
+    if type(value) is float and value - value == 0.0:  # the common case, fast: finite floats
+        return value
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {str(value).lower()}")
     if isinstance(value, int | float):

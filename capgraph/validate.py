@@ -12,10 +12,10 @@ import types
 import typing
 from typing import Any
 
-import networkx as nx
 from pydantic import BaseModel, ValidationError
 
 from capgraph.errors import MapError, Problem
+from capgraph.graph import CycleError, levels_from_children
 from capgraph.schema import MapSpec
 from capgraph.source import Document, Loc
 
@@ -141,44 +141,33 @@ def structure_problems(doc: Document) -> list[Problem]:
                 doc.problem(("capabilities", name), f"'{name}' is defined as a skill too", key=True)
             )
     names = set(skills) | set(caps)
-    edges: list[tuple[str, str, Loc, bool]] = []
+    known: dict[str, list[str]] = dict.fromkeys(skills, [])
     for name, node in caps.items():
-        for child, loc, is_key in _children(node, ("capabilities", name)):
-            if child not in names:
-                hint = did_you_mean(child, names)
-                problems.append(doc.problem(loc, f"'{child}' is not a skill or capability{hint}",
-                                            key=is_key))
+        known[name] = []
+        for child, at in _children(node):
+            if child in names:
+                known[name].append(child)
             else:
-                edges.append((name, child, loc, is_key))
-    problems.extend(_cycles(doc, edges))
+                hint = did_you_mean(child, names)
+                problems.append(doc.problem(("capabilities", name, "requires", at),
+                                            f"'{child}' is not a skill or capability{hint}",
+                                            key=isinstance(at, str)))
+    try:
+        levels_from_children(known)
+    except CycleError as exc:
+        problems.extend(_cycles(doc, caps, exc.nodes))
     return problems
 
 
-def _cycles(doc: Document, edges: list[tuple[str, str, Loc, bool]]) -> list[Problem]:
-    """One problem per cycle-bearing strongly connected component, printed as its path.
+def _cycles(doc: Document, caps: dict[str, Any], stuck: set[str]) -> list[Problem]:
+    """One problem per cycle-bearing strongly connected component, printed as its path."""
+    import networkx as nx  # only a map with a cycle gets here
 
-    Kahn's algorithm first (cheap on the large acyclic maps that are the rule); networkx only
-    looks at what is left when it could not finish.
-    """
-    parents: dict[str, list[str]] = {}
-    pending: dict[str, int] = {}
-    for parent, child, _, _ in edges:
-        parents.setdefault(child, []).append(parent)
-        pending[parent] = pending.get(parent, 0) + 1
-        pending.setdefault(child, 0)
-    ready = [n for n, count in pending.items() if count == 0]
-    while ready:
-        for parent in parents.get(ready.pop(), ()):
-            pending[parent] -= 1
-            if pending[parent] == 0:
-                ready.append(parent)
-    stuck = {n for n, count in pending.items() if count > 0}
-    if not stuck:
-        return []
     graph = nx.DiGraph()
-    for parent, child, loc, is_key in edges:
-        if parent in stuck and child in stuck:
-            graph.add_edge(parent, child, loc=loc, key=is_key)
+    for parent in stuck:
+        for child, at in _children(caps.get(parent)):
+            if child in stuck:
+                graph.add_edge(parent, child, at=at)
     problems = []
     for component in nx.strongly_connected_components(graph):
         start = min(component)
@@ -187,20 +176,22 @@ def _cycles(doc: Document, edges: list[tuple[str, str, Loc, bool]]) -> list[Prob
         cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component), source=start)]
         first = cycle.index(min(cycle))  # start at the alphabetically first node: stable output
         cycle = cycle[first:] + cycle[:first]
-        edge = graph.edges[cycle[0], cycle[1 % len(cycle)]]
+        at = graph.edges[cycle[0], cycle[1 % len(cycle)]]["at"]
         path = " → ".join([*cycle, cycle[0]])
-        problems.append(doc.problem(edge["loc"], f"cycle: {path}", key=edge["key"]))
+        problems.append(doc.problem(("capabilities", cycle[0], "requires", at), f"cycle: {path}",
+                                    key=isinstance(at, str)))
     return problems
 
 
-def _children(node: Any, loc: Loc) -> typing.Iterator[tuple[str, Loc, bool]]:
+def _children(node: Any) -> typing.Iterator[tuple[str, str | int]]:
+    """A raw capability's children, each with its key in ``requires`` (a name, or a list index)."""
     if not isinstance(node, dict):
         return
     requires = node.get("requires")
     if isinstance(requires, dict):
         for child in requires:
-            yield child, (*loc, "requires", child), True
+            yield child, child
     elif isinstance(requires, list):
         for i, child in enumerate(requires):
             if isinstance(child, str):
-                yield child, (*loc, "requires", i), False
+                yield child, i
