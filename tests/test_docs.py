@@ -108,3 +108,16 @@ def test_python_examples_run(path, monkeypatch):
     monkeypatch.chdir(ROOT)
     for block in python_blocks(path):
         exec(compile(block, str(path), "exec"), {})
+
+
+def test_readme_quick_start_output_is_what_predict_prints():
+    from typer.testing import CliRunner
+
+    from capgraph.cli import app
+
+    readme = (ROOT / "README.md").read_text()
+    shown = re.search(r"The first prints.*?```\n(.*?)```", readme, flags=re.S).group(1)
+    printed = CliRunner().invoke(app, ["predict", str(ROOT / "graphs" / "ten_step_reasoning.yaml")]).output
+    printed_lines = [line.rstrip() for line in printed.splitlines()]
+    for line in shown.splitlines():
+        assert line.rstrip() in printed_lines, line
