@@ -22,10 +22,8 @@ from typing import Any
 import numpy as np
 
 from capgraph.engine import Plan
-from capgraph.scale import LOG6, Conversions, FixedRatio, ScalePoint
+from capgraph.scale import LOG6, UNITS, Conversions, FixedRatio, ScalePoint
 from capgraph.schema import LOSS_PRESETS, ScaleSpec
-
-UNITS = ("params", "tokens", "flops", "loss")
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale g
 
 def _check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None:
     """``--unit`` must name a unit: by default any (loss too, with a loss law), or one of ``allowed``."""
-    from capgraph.allocation import UNITS
+    from capgraph.scale import UNITS
 
     allowed = allowed or UNITS
     if unit is not None and unit not in allowed:
@@ -293,24 +293,6 @@ def fit_loss(
     out.print(result.yaml_snippet(), markup=False, end="")
 
 
-def main() -> None:
-    """Entry point: usage errors exit 2, bugs exit 3 with a report instead of a bare traceback."""
-    try:
-        code = app(standalone_mode=False)
-    except _ClickException as exc:  # usage errors: exit status 2
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # invalid input never gets here (commands exit 1); this is a bug
-        err.print("capgraph: internal error (a bug; please report it with the map and this text):",
-                  markup=False)
-        err.print("".join(traceback.format_exception(exc)), markup=False)
-        sys.exit(3)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
 # --- from evaluation results to curves: fit, backtest, lens, audit ---------------------------------
 
 DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or JSON Lines.",
@@ -327,7 +309,7 @@ CeilingOpt = Annotated[str, typer.Option("--ceiling", help="Fixed ceiling of a l
                                          "to fit it.")]
 BootOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap refits for the 90% "
                                       "intervals (0: none).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap's resampling.")]
+BootSeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap's resampling.")]
 
 
 def _say(text: str) -> None:
@@ -378,7 +360,7 @@ def _data_call(path: str, call):
 @app.command()
 def fit(
     data: DataArg, x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",
-    floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = 1000, seed: SeedOpt = 0,
+    floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0,
     point: Annotated[bool, typer.Option("--point", help="Write point estimates instead of 90% "
                                         "ranges in the YAML snippet.")] = False,
     as_json: JsonOpt = False,
@@ -409,7 +391,7 @@ def backtest(
     ceiling: CeilingOpt = "1",
     threshold: Annotated[float | None, typer.Option("--threshold", help="Compare the predicted and "
                                                     "observed crossing of this score.")] = None,
-    bootstrap: BootOpt = 1000, seed: SeedOpt = 0, as_json: JsonOpt = False,
+    bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0, as_json: JsonOpt = False,
 ) -> None:
     """Fit on the small end, predict the large end: error, band coverage, crossing error."""
     from capgraph.backtest import backtest_table
@@ -637,3 +619,21 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     cmap = _load(path)
     _check_at(cmap, at, unit)
     _write(output, report(cmap, at=at, unit=unit).encode("utf-8"))
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2, bugs exit 3 with a report instead of a bare traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except _ClickException as exc:  # usage errors: exit status 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # invalid input never gets here (commands exit 1); this is a bug
+        err.print("capgraph: internal error (a bug; please report it with the map and this text):",
+                  markup=False)
+        err.print("".join(traceback.format_exception(exc)), markup=False)
+        sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)

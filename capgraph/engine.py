@@ -108,7 +108,7 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
     stay points. With ``samples`` = 1 every range is replaced by its median: the point estimate.
     """
     depth = map_depth(spec)
-    names = sorted(depth, key=lambda name: (depth[name], name))  # the same order as graph.order
+    names = sorted(depth, key=lambda name: (depth[name], name))  # by level, then name: stable
     index = {name: i for i, name in enumerate(names)}
     levels = [Level() for _ in range(1 + max(depth.values(), default=0))]
 
@@ -157,7 +157,11 @@ def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
         row += len(members)
         if kind == "logistic":
             eps = rng.standard_normal((3, len(members), samples)) if samples > 1 else np.zeros((3, 1, 1))
-            ceiling = _draw([b.ceiling for b in bodies], eps[0], 0.0, 1.0, samples)
+            # every draw keeps its floor below its ceiling: a ranged ceiling stays above a fixed
+            # floor, and a ranged floor stays below its own draw's ceiling
+            fixed_floor = np.array([0.0 if isinstance(b.floor, Interval) else b.floor for b in bodies])
+            ceiling = _draw([b.ceiling for b in bodies], eps[0], np.nextafter(fixed_floor, 1)[:, None],
+                            1.0, samples)
             floor = _draw([b.floor for b in bodies], eps[1], 0.0, np.nextafter(ceiling, 0), samples)
             params = {
                 "log_midpoint": _draw_scale([b.midpoint for b in bodies], zk, samples),

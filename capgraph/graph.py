@@ -1,8 +1,9 @@
-"""The capability hierarchy as a networkx DAG.
+"""The capability hierarchy: its levels, and the networkx DAG for the pictures.
 
-Edges run from child to parent (a skill feeds the capabilities that need it), so a topological
-order visits every child before its parents and ``topological_generations`` gives the levels,
-skills first. Edge attribute ``weight`` is the count or weight written in ``requires``.
+A node's level is the longest path below it (skills are level 0), computed straight from the
+map's ``requires`` by :func:`levels_from_children`, which is also the cycle check. The networkx
+graph (:func:`build`) has edges from child to parent (a skill feeds the capabilities that need
+it); its edge attribute ``weight`` is the count or weight written in ``requires``.
 """
 
 from __future__ import annotations
@@ -31,19 +32,6 @@ def build(spec: MapSpec) -> nx.DiGraph:
         for child, weight in cap.requires.items()
     )
     return graph
-
-
-def order(graph: nx.DiGraph) -> list[str]:
-    """Children before parents: by level, then by name, so the order never varies between runs."""
-    level = depth(graph)
-    return sorted(level, key=lambda name: (level[name], name))
-
-
-def levels(graph: nx.DiGraph) -> list[list[str]]:
-    """Nodes by level: skills (no children) first, then each rank of composites, sorted by name."""
-    import networkx as nx
-
-    return [sorted(generation) for generation in nx.topological_generations(graph)]
 
 
 def depth(graph: nx.DiGraph) -> dict[str, int]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from capgraph import graph as graphs
-from capgraph.allocation import UNITS, Efficient, adapt_plan, allocation_for
+from capgraph.allocation import Efficient, adapt_plan, allocation_for
 from capgraph.engine import Plan, compile_plan, evaluate
 from capgraph.errors import Problem
 from capgraph.predict import (
@@ -30,7 +30,7 @@ from capgraph.predict import (
     point_estimates,
     summarize_samples,
 )
-from capgraph.scale import ScalePoint
+from capgraph.scale import UNITS, ScalePoint
 from capgraph.schema import Interval, MapSpec, field_names
 from capgraph.source import Document, load_document, parse_document
 from capgraph.units import parse_scale
@@ -247,7 +247,7 @@ class CapabilityMap:
             plan = self.sampled_plan(samples, seed)
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
             chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
-            uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress),
+            uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress), lo,
                                             self.grid_axis, self._reporting, by_log)
         return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
                                self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)

@@ -48,7 +48,8 @@ def cheapest_run(law, loss: float, limit: float) -> tuple[float, float] | None:
     """(params, FLOPs) of the cheapest run reaching ``loss`` on at most ``limit`` tokens, or None.
 
     The compute-optimal run for that loss if its data fits, else the model size that reaches the
-    loss on exactly ``limit`` tokens (cost 6·N·D grows with D past the optimum, so the limit binds).
+    loss on exactly ``limit`` tokens: below the optimal D*, more data means a smaller model and a
+    lower cost 6·N·D for the same loss, so the cheapest run allowed uses all the data there is.
     """
     if loss <= law.E:
         return None
@@ -75,5 +76,6 @@ def check_data_limit(units, crossing: ScalePoint, limit: float,
     if run is None:
         return DataLimitCheck(limit, crossing.tokens, True, False, None, None)
     params, flops = run
-    # efficiency divides the compute any run needs; the run itself (N on D tokens) is the same
+    # efficiency divides the compute any run needs; the run itself (N on D tokens, in the
+    # baseline's terms) is the same, so min_params is the baseline-equivalent model size
     return DataLimitCheck(limit, crossing.tokens, True, True, flops / efficiency, params)

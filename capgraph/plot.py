@@ -200,7 +200,7 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         dashed = sorted(children - set(solid))
     log_x = grid(*cmap.log_range)
     values = cmap.curves(log_x, solid + dashed)
-    ranked = cmap.predict()
+    ranked = cmap.predict(samples=1)  # the point estimates are all a picture needs
     predictions = {p.name: p for p in ranked}
     order = {p.name: i for i, p in enumerate(ranked)}
     solid.sort(key=lambda n: (order.get(n, len(order)), n))  # legend in crossing order

@@ -44,19 +44,14 @@ class Crossing:
     """Where each sample's curve first reaches a level, as arrays over samples.
 
     ``log_x`` is nan where the curve never reaches the level; ``lo`` and ``t`` locate the crossing
-    between grid points ``lo`` and ``lo + 1`` (fraction ``t``) so other curves can be read there.
+    between grid points ``lo`` and ``lo + 1`` (fraction ``t``) so other curves can be read there
+    (as the bottleneck does).
     """
 
     log_x: np.ndarray
     lo: np.ndarray
     t: np.ndarray
     at_start: np.ndarray
-
-    def read(self, values: np.ndarray) -> np.ndarray:
-        """Another curve's values (same grid) at this crossing, linearly interpolated."""
-        rows = np.arange(values.shape[0])
-        hi = np.minimum(self.lo + 1, values.shape[1] - 1)
-        return values[rows, self.lo] * (1 - self.t) + values[rows, hi] * self.t
 
 
 def first_crossing(log_x: np.ndarray, values: np.ndarray, level: float | np.ndarray,
@@ -125,7 +120,9 @@ class Prediction:
 
     ``status``, ``crossing``, the values, sharpness and bottleneck describe the point estimate (every
     parameter range at its median). ``quantiles`` (5th, 50th and 95th percentiles of the crossing over
-    the Monte Carlo samples that cross), ``p_never`` (the share that never crosses in range) and
+    the Monte Carlo samples that cross, those already above it at the start of the range counted
+    at the start, a share given by ``p_above_at_start``), ``p_never`` (the share that never
+    crosses in range) and
     ``p_crossed_by`` (the share crossed by a given scale) describe the uncertainty; without ranges
     they follow from the point estimate.
     """
@@ -144,6 +141,7 @@ class Prediction:
     quantiles: dict[str, ScalePoint] | None = None
     p_never: float = 0.0
     p_crossed_by: float | None = None
+    p_above_at_start: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +158,7 @@ class Prediction:
             "bottleneck": self.bottleneck,
             "quantiles": {k: v.as_dict() for k, v in self.quantiles.items()} if self.quantiles else None,
             "p_never": self.p_never,
+            "p_above_at_start": self.p_above_at_start,
             "p_crossed_by": self.p_crossed_by,
         }
 
@@ -177,7 +176,8 @@ def thresholded(plan: Plan) -> np.ndarray:
     return np.flatnonzero(~np.isnan(plan.thresholds))
 
 
-Uncertainty = tuple[dict[str, ScalePoint] | None, float, float | None]
+#: Per node from Monte Carlo: (quantiles, p_never, p_crossed_by, p_above_at_start).
+Uncertainty = tuple[dict[str, ScalePoint] | None, float, float | None, float]
 
 
 def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
@@ -185,7 +185,7 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
                     uncertainty: list[Uncertainty] | None = None) -> list[Prediction]:
     """Every thresholded node's prediction from a one-sample (point-estimate) plan.
 
-    ``uncertainty`` gives each node's (quantiles, p_never, p_crossed_by) from Monte Carlo, in
+    ``uncertainty`` gives each node's :data:`Uncertainty` from Monte Carlo, in
     :func:`thresholded` order; without it they follow from the point estimate itself.
     """
     values = evaluate(plan, log_x, slice(0, 1))[:, 0, :]
@@ -209,10 +209,10 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
             status = "never" if no else "above_at_start" if first else "crosses"
             point = None if no else point
             if uncertainty is not None:
-                quantiles, p_never, p_by = uncertainty[start + row]
+                quantiles, p_never, p_by, p_start = uncertainty[start + row]
             else:
                 quantiles = None if no else dict.fromkeys(QUANTILES, point)
-                p_never, p_by = float(no), None if by_row is None else float(by_row)
+                p_never, p_by, p_start = float(no), None if by_row is None else float(by_row), float(first)
             out.append(Prediction(
                 name=plan.names[node], kind=plan.kinds[node], threshold=float(plan.thresholds[node]),
                 status=status, crossing=point,
@@ -220,6 +220,7 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
                 value_at_start=v0, value_at_end=v1, max_value=top,
                 sharpness_decades=None if math.isnan(sharp_row) else sharp_row,
                 bottleneck=neck.get(node), quantiles=quantiles, p_never=p_never, p_crossed_by=p_by,
+                p_above_at_start=p_start,
             ))
     return sorted(out, key=sort_key)
 
@@ -288,12 +289,14 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
     return out
 
 
-def summarize_samples(log_cross: np.ndarray, axis: str, units: FixedRatio,
+def summarize_samples(log_cross: np.ndarray, log_start: float, axis: str, units: FixedRatio,
                       by_log: float | None = None) -> list[Uncertainty]:
-    """Per node: crossing quantiles over the samples that cross, p_never and p_crossed_by."""
+    """Per node: crossing quantiles over the samples that cross, p_never, p_crossed_by and the
+    share already above the threshold at ``log_start``, the start of the range."""
     out = []
     crossed = ~np.isnan(log_cross)
     p_never = 1.0 - crossed.mean(axis=1)
+    p_start = (log_cross == log_start).mean(axis=1)
     with np.errstate(invalid="ignore"):
         reached = (log_cross <= by_log).mean(axis=1) if by_log is not None else None
     for i in range(log_cross.shape[0]):
@@ -301,5 +304,6 @@ def summarize_samples(log_cross: np.ndarray, axis: str, units: FixedRatio,
         if crossed[i].any():
             qs = np.quantile(log_cross[i, crossed[i]], list(QUANTILES.values()))
             quantiles = dict(zip(QUANTILES, units.points(qs, axis), strict=True))
-        out.append((quantiles, float(p_never[i]), None if reached is None else float(reached[i])))
+        out.append((quantiles, float(p_never[i]), None if reached is None else float(reached[i]),
+                    float(p_start[i])))
     return out

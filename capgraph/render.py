@@ -96,7 +96,7 @@ def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
     or the middle of the range when none at that level has a threshold it reaches.
     """
     names = list(cmap.nodes if names is None else names)
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
     depths = node_depth(cmap.graph)
     deepest = max(depths[n] for n in names)
@@ -187,7 +187,7 @@ def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
     """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name."""
     names = sorted(names)
     drawn = set(names)
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
     values = cmap.curves(np.array([log_at]), names)
     depths = node_depth(cmap.graph)
@@ -343,7 +343,7 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     predictions
         ``cmap.predict()``, when the caller has it already.
     """
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
     if focus is not None:
         steps = 1 if depth is None else depth
         names = neighbourhood(cmap.graph, focus, steps)

@@ -135,6 +135,20 @@ def _definition(cmap: CapabilityMap, name: str, p: Prediction | None, value: flo
             f'{description}<dl class="node">{items}</dl></section>')
 
 
+def allocation_text(cmap: CapabilityMap) -> str:
+    """How the map splits compute between parameters and data, in words."""
+    allocation = cmap.allocation_json()
+    parts = []
+    if "tokens_per_param" in allocation:
+        parts.append(f"{allocation['tokens_per_param']:g} training tokens per parameter")
+    if "loss_law" in allocation:
+        law = allocation["loss_law"]
+        kind = "loss" if parts else "compute-optimal under the loss"
+        parts.append(f"{kind} law L = {law['E']:g} + {law['A']:g}/N^{law['alpha']:g} + "
+                     f"{law['B']:g}/D^{law['beta']:g}")
+    return "; ".join(parts)
+
+
 def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None) -> str:
     """The HTML page; ``at`` (in ``unit``) is the scale the graph is coloured at (default:
     :func:`capgraph.render.default_at`)."""
@@ -147,10 +161,10 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     values = cmap.curves(np.array([log_at]))
     by_name = {p.name: p for p in predictions}
     spec = cmap.spec.scale
-    lo, hi = spec.bounds
+    lo, hi = cmap.axis_bounds
     meta = [f"curves written against <b>{_e(cmap.axis)}</b>",
             f"range {_e(human(lo))} – {_e(human(hi))} {_e(cmap.axis)}",
-            f"{spec.tokens_per_param:g} training tokens per parameter",
+            _e(allocation_text(cmap)),
             f"default threshold {cmap.spec.threshold:g}"]
     if spec.data_limit is not None:
         meta.append(f"data limit {_e(human(spec.data_limit))} tokens")

@@ -106,7 +106,9 @@ RULES: dict[str, Callable[..., np.ndarray]] = {
 
 
 def combine(rule: str, values: Values, weights: Weights, k: int | None = None) -> np.ndarray:
-    """Apply the named rule; ``k`` only for ``k_of_n``."""
+    """Apply the named rule; ``k`` only for ``k_of_n`` (where it is required)."""
     if rule == "k_of_n":
-        return k_of_n(values, weights, int(k or 1))
+        if k is None:
+            raise ValueError("k_of_n needs k")
+        return k_of_n(values, weights, int(k))
     return RULES[rule](values, weights)

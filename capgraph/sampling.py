@@ -26,11 +26,6 @@ from capgraph.schema import Interval
 Z95 = float(ndtri(0.95))  # 1.6449: the 95th percentile of a standard normal
 
 
-def point_or_interval_params(values: list[float | Interval]) -> bool:
-    """True if any of ``values`` is uncertain."""
-    return any(isinstance(v, Interval) for v in values)
-
-
 def scale_draws(values: list[float | Interval], z: np.ndarray) -> np.ndarray:
     """log10 of scale-like parameters, (n, samples): log-normal over each interval.
 

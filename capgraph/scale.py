@@ -1,4 +1,4 @@
-"""Conversions between the three scale units: parameters, training tokens and training FLOPs.
+"""Conversions between scale units: parameters, training tokens, training FLOPs (and loss).
 
 A map writes its curves on one axis; every prediction is reported in all three. With a fixed
 tokens-per-parameter ratio r (compute-optimal training, Hoffmann et al. 2022: r ≈ 20):
@@ -16,7 +16,8 @@ import numpy as np
 from capgraph.schema import AXES
 
 LOG6 = float(np.log10(6.0))
-_UNITS = (*AXES, "loss")
+#: Every unit a scale can be given in: the three axes, and loss under a loss law.
+UNITS = (*AXES, "loss")
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,7 @@ class ScalePoint:
 
 def make_point(units: Any, log_params: float) -> ScalePoint:
     """A ScalePoint from log10 params under ``units`` (with the loss when it has a law)."""
-    scales = (float(10.0 ** units.log_unit(log_params, u)) for u in AXES)
-    loss = None
-    if getattr(units, "law", None) is not None:
-        loss = float(10.0 ** units.log_unit(log_params, "loss"))
-    return ScalePoint(*scales, loss=loss)
+    return make_points(units, np.array([log_params]))[0]
 
 
 def make_points(units: Any, log_params: np.ndarray) -> list[ScalePoint]:
@@ -93,7 +90,7 @@ class FixedRatio(Conversions):
             return (log_x - LOG6 - log_r) / 2
         if unit == "loss":
             return self._invert_loss(np.asarray(log_x, dtype=float))
-        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(_UNITS)}")
+        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
 
     def _invert_loss(self, log_loss: np.ndarray):
         law = self._need_law()
@@ -122,4 +119,4 @@ class FixedRatio(Conversions):
             return LOG6 + log_r + 2 * log_params
         if unit == "loss":
             return np.log10(self._need_law().loss(log_params, log_params + log_r))
-        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(_UNITS)}")
+        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")

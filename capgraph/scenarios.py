@@ -63,7 +63,7 @@ def merged_document(doc: Document, name: str, extra: dict[str, Any] | None = Non
 
 def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
     """Every problem of every scenario, located in the map file (the base map is already valid)."""
-    from capgraph.validate import _pydantic_problems, did_you_mean, structure_problems
+    from capgraph.validate import did_you_mean, pydantic_problems, structure_problems
 
     problems: list[Problem] = []
     for name in spec.scenarios:
@@ -87,7 +87,7 @@ def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
         try:
             MapSpec.model_validate(merged.data)
         except ValidationError as exc:
-            problems.extend(tagged(p) for p in _pydantic_problems(merged, exc))
+            problems.extend(tagged(p) for p in pydantic_problems(merged, exc))
         problems.extend(tagged(p) for p in structure_problems(merged))
     return problems
 
@@ -99,7 +99,7 @@ def scenario_map(cmap, name: str, extra: dict[str, Any] | None = None):
     did-you-mean message for an unknown name and :class:`MapError` if the result is invalid.
     """
     from capgraph.model import CapabilityMap
-    from capgraph.validate import _pydantic_problems, did_you_mean
+    from capgraph.validate import did_you_mean, pydantic_problems
 
     cmap = cmap.base  # scenarios apply to the map as written, not on top of another scenario
     if name != BASELINE and name not in cmap.spec.scenarios:
@@ -112,7 +112,7 @@ def scenario_map(cmap, name: str, extra: dict[str, Any] | None = None):
     try:
         spec = MapSpec.model_validate(merged.data)
     except ValidationError as exc:
-        raise MapError(_pydantic_problems(merged, exc)) from None
+        raise MapError(pydantic_problems(merged, exc)) from None
     spec = spec.model_copy(update={"scenarios": cmap.spec.scenarios})
     efficiency = cmap.spec.scenarios[name].efficiency if name != BASELINE else 1.0
     out = CapabilityMap(spec, merged, efficiency=efficiency, scenario=name)
@@ -132,7 +132,7 @@ def compare(cmap) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
         m = base if name == BASELINE else base.scenario(name)
-        for p in m.predict():
+        for p in m.predict(samples=1):  # compare sets point estimates side by side
             row = rows.setdefault(p.name, {"name": p.name, "kind": p.kind, "crossings": {}})
             extra = m.outlook(p)
             row["crossings"][name] = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     ValidationInfo,
     WithJsonSchema,
@@ -152,18 +153,25 @@ Positive = Annotated[Number, AfterValidator(_positive)]
 Fraction = Annotated[Number, AfterValidator(_unit_interval)]
 Threshold = Annotated[Number, AfterValidator(_open_unit)]
 
+def _dump_param(value: float | Interval) -> float | dict[str, float]:
+    """JSON form of a parameter, which reads back as the same value: a number or {p5, p95}."""
+    return {"p5": value.p5, "p95": value.p95} if isinstance(value, Interval) else value
+
+
+_PARAM_JSON = PlainSerializer(_dump_param, when_used="json")
+
 # Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}).
 ScaleParam = Annotated[
     float | Interval, PlainValidator(_param(parse_scale, None, log=True)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
 ]
 PositiveParam = Annotated[
     float | Interval, PlainValidator(_param(parse_number, _positive, log=False)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
 ]
 FractionParam = Annotated[
     float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False, below=1.0)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
 ]
 
 

@@ -29,7 +29,7 @@ def validate(doc: Document) -> MapSpec:
     try:
         spec = MapSpec.model_validate(doc.data)
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(doc, exc))
+        problems.extend(pydantic_problems(doc, exc))
     problems.extend(structure_problems(doc))
     if not problems and spec is not None and spec.scenarios:
         from capgraph.scenarios import scenario_problems  # each overlay, merged, must be a valid map
@@ -50,7 +50,7 @@ def did_you_mean(name: str, options: typing.Iterable[str]) -> str:
 # --- pydantic errors, located ----------------------------------------------------------------------
 
 
-def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+def pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
     errors = [(_source_loc(e["loc"]), e) for e in exc.errors(include_url=False)]
     # A misspelt required key is one mistake, not two: say "did you mean", not also "missing".
     near_misses = {

@@ -183,10 +183,10 @@ capabilities:
         exact = brentq(lambda x: value(x) - threshold, lo, hi, xtol=1e-9)
         assert log_params(p) == pytest.approx(exact, abs=PRECISION)
         # The coarser Monte Carlo grid is interpolated only: within 0.002 decades on smooth curves,
-        # within 0.02 across the corner of a `min` (docs/maths.md), against ≈ 0.01 of sampling error.
+        # within 0.03 across the corner of a `min` (docs/maths.md), against ≈ 0.01 of sampling error.
         log_x = grid(lo, hi, MC_GRID_PER_DECADE)
         coarse = first_crossing(log_x, evaluate(m.plan, log_x)[top], threshold).log_x[0]
-        assert coarse == pytest.approx(exact, abs=0.02 if rule == "min" else 2e-3)
+        assert coarse == pytest.approx(exact, abs=0.03 if rule == "min" else 2e-3)
 
 
 def test_min_kink_closed_form():

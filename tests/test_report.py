@@ -169,3 +169,12 @@ def test_report_opens_in_chromium_without_console_errors(tmp_path):
     # the graph's viridis fills made it to the screen: plenty of clearly coloured pixels
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     assert (saturation > 0.3).mean() > 0.02
+
+
+def test_report_states_the_allocation_and_range_the_map_uses():
+    page = report(capgraph.load(ROOT / "graphs" / "frontier_outlook.yaml"))
+    assert "compute-optimal under the loss law L = 1.8172 + 482.01/N^0.3478" in page
+    assert "range 1.83 – 3.5 loss" in page
+    assert "20 training tokens per parameter" not in page
+    page = report(capgraph.load(ROOT / "graphs" / "ten_step_reasoning.yaml"))
+    assert "20 training tokens per parameter" in page and "range 100M – 100T params" in page

@@ -145,10 +145,12 @@ def test_truncated_draws_respect_bounds_and_percentiles():
     assert float(ndtri(0.95)) == pytest.approx(Z95)
 
 
-def test_floor_and_ceiling_draws_stay_ordered():
-    m = capgraph.loads("""
+@pytest.mark.parametrize("floor, ceiling", [("0.2 to 0.5", "0.4 to 0.9"), ("0.25", "0.2 to 0.9"),
+                                             ("0.1 to 0.6", "0.5")])
+def test_floor_and_ceiling_draws_stay_ordered(floor, ceiling):
+    m = capgraph.loads(f"""
 skills:
-  s: {curve: {logistic: {midpoint: 1e10, slope: 1, floor: 0.2 to 0.5, ceiling: 0.4 to 0.9}}}
+  s: {{curve: {{logistic: {{midpoint: 1e10, slope: 1, floor: {floor}, ceiling: {ceiling}}}}}}}
 """)
     q = m.sampled_plan(5000, 0).levels[0].skills[0].params
     assert np.all(q["floor"] < q["ceiling"])
@@ -264,3 +266,21 @@ skills:
     import datetime as dt
     span = (dt.date.fromisoformat(row["dates"]["p95"]) - dt.date.fromisoformat(row["dates"]["p5"])).days
     assert span / 365.25 == pytest.approx(2 * math.log(10) / math.log(4), abs=0.25)
+
+
+def test_ranged_maps_round_trip_through_json_for_scenarios():
+    from capgraph.model import CapabilityMap
+
+    m = capgraph.load("graphs/uncertain_reasoning.yaml")
+    again = CapabilityMap(m.spec).scenario("baseline", data_limit=1e12)  # no document: dumps the spec
+    assert again.spec.skills == m.spec.skills
+
+
+def test_share_above_threshold_at_the_start_of_the_range():
+    # the midpoint's interval straddles the start of the range: about half the samples start above
+    m = capgraph.loads(SINGLE.replace("1e6", "1e10") % ("1e9 to 1e11", 0.5))
+    (p,) = m.predict(samples=4000, seed=0)
+    assert p.p_above_at_start == pytest.approx(0.5, abs=0.03)
+    assert p.quantiles["p5"].params == pytest.approx(1e10)  # censored at the start, as documented
+    (q,) = capgraph.loads(SINGLE % ("3e9 to 3e10", 0.5)).predict(samples=500)
+    assert q.p_above_at_start == 0.0
