@@ -1,8 +1,8 @@
 """Skill curves as pure numpy kernels: value in [0, 1] against log10 of scale.
 
-Every kernel takes ``log_x`` and parameters that broadcast against it. The engine passes
-parameters shaped ``(samples, 1)`` and ``log_x`` shaped ``(points,)`` or ``(samples, points)``,
-so the same code serves one deterministic map and a Monte Carlo batch.
+Every kernel takes ``log_x`` and parameters that broadcast against it. The engine passes a whole
+block of skills at once: parameters shaped ``(skills, samples, 1)`` and ``log_x`` shaped
+``(1, 1, points)``, so the same code serves one deterministic map and a Monte Carlo batch.
 """
 
 from __future__ import annotations

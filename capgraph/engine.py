@@ -267,7 +267,7 @@ def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], leve
 
 def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
              dtype: type = np.float64, unscored: tuple[int, ...] = ()) -> np.ndarray:
-    """Every node's value at the scales ``log_x`` (log10, on the map's axis).
+    """Every node's value at the scales ``log_x`` (log10, on the grid axis: the map's, or FLOPs for loss).
 
     Returns an array (nodes, samples in the slice, points) in plan order. Monte Carlo passes ask
     for float32: half the memory traffic, and rounding far below the sampling error. Nodes in

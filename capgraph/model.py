@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 #: Monte Carlo defaults: ``--samples`` and ``--seed``.
 DEFAULT_SAMPLES = 2000
 DEFAULT_SEED = 0
-#: Values held at once while sampling (floats): 32M floats is 256 MB.
+#: Values held at once while sampling: 32 million (128 MB in the float32 Monte Carlo pass).
 MEMORY_FLOATS = 32_000_000
 
 
@@ -189,7 +189,10 @@ class CapabilityMap:
     # --- queries -----------------------------------------------------------------------------------
 
     def log_axis(self, scale: float | str, unit: str | None = None) -> float:
-        """log10 of a scale given in ``unit`` (default: the map's axis), on the map's axis."""
+        """log10 of a scale given in ``unit`` (default: the map's axis), on the grid axis.
+
+        The grid axis is the map's axis, or FLOPs for a map written against loss.
+        """
         unit = unit or self.axis
         if unit not in UNITS:
             raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
@@ -199,15 +202,19 @@ class CapabilityMap:
         return log_x
 
     def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Each node's point-estimate value at the axis scales ``log_x`` (1-d), for plots and tables."""
+        """Each node's point-estimate value at grid-axis scales ``log_x`` (1-d), for plots and tables."""
         values = evaluate(self.plan, log_x)
         return {n: values[self.plan.index[n], 0] for n in (names or self.nodes)}
 
     def sampled_plan(self, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Plan:
-        """The plan with ``samples`` Monte Carlo draws of every ranged parameter (cached)."""
+        """The plan with ``samples`` Monte Carlo draws of every ranged parameter.
+
+        The last one made is kept, so ``predict`` then ``at`` with the same draws compile once
+        (and a notebook trying many seeds does not pile up plans).
+        """
         key = (samples, seed)
         if key not in self._sampled:
-            self._sampled[key] = self._adapt(compile_plan(self.spec, samples=samples, seed=seed))
+            self._sampled = {key: self._adapt(compile_plan(self.spec, samples=samples, seed=seed))}
         return self._sampled[key]
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,

@@ -36,8 +36,13 @@ def test_ten_step_chain_is_later_and_sharper_than_its_step():
     step, ten = p["reasoning_step"], p["ten_step_problem"]
     assert ten.crossing.params > 100 * step.crossing.params
     assert ten.sharpness_decades < step.sharpness_decades
-    # the SCIENCE.md example: p from 0.7 to 0.95 takes the chain from 0.03 to 0.60
-    assert 0.7**10 == pytest.approx(0.028, abs=1e-3) and 0.95**10 == pytest.approx(0.599, abs=1e-3)
+    # the SCIENCE.md example: the step going from 0.7 to 0.95 takes the chain from 0.03 to 0.60
+    cmap = capgraph.load(ROOT / "graphs" / "ten_step_reasoning.yaml")
+    for step_value, chain_value in ((0.7, 0.028), (0.95, 0.599)):
+        scale = 10 ** (10 + math.log(step_value / (1 - step_value)) / 1.5)  # logistic(1e10, 1.5)
+        values = cmap.at(scale).values
+        assert values["reasoning_step"] == pytest.approx(step_value)
+        assert values["ten_step_problem"] == pytest.approx(chain_value, abs=1e-3)
 
 
 def test_three_lenses_tell_three_stories():

@@ -205,3 +205,28 @@ capabilities:
     u = 1 - (1 - 0.53125) ** (1 / 3)
     expected = max(logistic_crossing(u, 8.0, 5.0), logistic_crossing(u, math.log10(1.778279e9), 0.84375))
     assert log_params(one(m, "low")) == pytest.approx(expected, abs=PRECISION)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.floats(8, 12), st.floats(0.3, 8)), min_size=1, max_size=4),
+    st.lists(st.integers(1, 5), min_size=4, max_size=4),
+    st.sampled_from(["all", "any", "mean", "min", "geomean", "k_of_n"]),
+    st.data(),
+)
+def test_engine_rules_match_the_reference_kernels(children, counts, rule, data):
+    """The engine's batched rules (sparse products, padded trials) equal capgraph.rules' kernels."""
+    from capgraph import rules
+
+    n = len(children)
+    k = data.draw(st.integers(1, sum(counts[:n]))) if rule == "k_of_n" else None
+    skills = "\n".join(f"  s{i}: {{curve: {{logistic: {{midpoint: {10**mid:.6g}, slope: {slope}}}}}}}"
+                       for i, (mid, slope) in enumerate(children))
+    requires = ", ".join(f"s{i}: {counts[i]}" for i in range(n))
+    extra = f", k: {k}" if k else ""
+    m = capgraph.loads(f"skills:\n{skills}\ncapabilities:\n  c: {{requires: {{{requires}}}, combine: {rule}{extra}}}\n")
+    log_x = np.linspace(7, 13, 61)
+    values = evaluate(m.plan, log_x)
+    kids = [values[m.plan.index[f"s{i}"]] for i in range(n)]
+    expected = rules.combine(rule, kids, counts[:n], k)
+    np.testing.assert_allclose(values[m.plan.index["c"]], expected, rtol=1e-9, atol=1e-12)
