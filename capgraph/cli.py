@@ -8,6 +8,7 @@ as ``file:line:col: message``), 2 usage error, 3 a bug in capgraph (with a repor
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from typing import Annotated, Any
@@ -27,10 +28,12 @@ app = typer.Typer(
     help="Capability maps: at which scale do composite abilities cross their thresholds?",
 )
 # Piped output gets a fixed, generous width: stable text for scripts and tests, no truncated names.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+out = Console(highlight=False,
+              width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 err = Console(stderr=True, highlight=False)
 
-MapArg = Annotated[str, typer.Argument(help="A capability map (YAML or JSON).", show_default=False)]
+MapArg = Annotated[str, typer.Argument(metavar="MAP", help="A capability map (YAML or JSON).",
+                                       show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
 
 
@@ -101,7 +104,9 @@ def check(
         _emit_json({"ok": not failed, "maps": report})
     elif not failed:
         noun = "map" if len(maps) == 1 else "maps"
-        out.print(f"ok: {len(maps)} {noun}, {counts[0]} skills, {counts[1]} capabilities")
+        skills = f"{counts[0]} skill" + ("s" if counts[0] != 1 else "")
+        caps = f"{counts[1]} capabilit" + ("ies" if counts[1] != 1 else "y")
+        out.print(f"ok: {len(maps)} {noun}, {skills}, {caps}")
     if failed:
         raise typer.Exit(1)
 
@@ -136,7 +141,8 @@ def show(path: MapArg, as_json: JsonOpt = False) -> None:
 
 SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
                                          "parameter ranges.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same output.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0,
+                                      help="Random seed: the same seed gives the same output.")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens, "
                                               "flops, or loss with a loss law (default: the map's axis).",
                                               show_default=False)]
@@ -218,7 +224,7 @@ def schema() -> None:
 
 
 def _with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | None) -> CapabilityMap:
-    """The map under ``--scenario`` and ``--data-limit``; a bad value is one line and exit 1."""
+    """The map under ``--scenario`` and ``--data-limit``; a bad value is a usage error (exit 2)."""
     if scenario is None and data_limit is None:
         return cmap
     limit = None
@@ -228,13 +234,11 @@ def _with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | N
         try:
             limit = parse_scale(data_limit)
         except ValueError as exc:
-            sys.stderr.write(f"capgraph: --data-limit: {exc}\n")
-            raise typer.Exit(1) from None
+            raise typer.BadParameter(str(exc), param_hint="--data-limit") from None
     try:
         return cmap.scenario(scenario or "baseline", data_limit=limit)
     except KeyError as exc:
-        sys.stderr.write(f"capgraph: --scenario: {exc.args[0]}\n")
-        raise typer.Exit(1) from None
+        raise typer.BadParameter(str(exc.args[0]), param_hint="--scenario") from None
     except MapError as exc:
         _warn(exc.problems)
         raise typer.Exit(1) from None
@@ -309,7 +313,7 @@ CeilingOpt = Annotated[str, typer.Option("--ceiling", help="Fixed ceiling of a l
                                          "to fit it.")]
 BootOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap refits for the 90% "
                                       "intervals (0: none).")]
-BootSeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap's resampling.")]
+BootSeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the bootstrap's resampling.")]
 
 
 def _say(text: str) -> None:

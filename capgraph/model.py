@@ -199,6 +199,10 @@ class CapabilityMap:
         log_x = float(self.units.convert(np.log10(parse_scale(scale)), unit, self.grid_axis))
         if not np.isfinite(log_x):
             raise ValueError(f"no run reaches loss {scale} under the map's loss law")
+        if unit == "loss" and self.units.convert(log_x, self.grid_axis, "params") < 0:
+            # "70B" read as a loss is a model far smaller than one parameter: surely a size
+            raise ValueError(f"a loss of {scale} means a model of under one parameter; "
+                             "for a model size give the unit (--unit params, tokens or flops)")
         return log_x
 
     def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -43,7 +43,8 @@ def _table(title: str, headers: list[str]) -> Table:
     table = Table(title=title, title_justify="left")
     for header in headers:
         text = header in _TEXT_COLUMNS
-        table.add_column(header, justify="left" if text else "right", overflow="fold" if text else "ellipsis")
+        # fold, never cut: a truncated number or flag is worse than a wrapped one
+        table.add_column(header, justify="left" if text else "right", overflow="fold")
     return table
 
 

@@ -425,8 +425,10 @@ def _requires(value: Any) -> Any:
         out: dict[Any, Any] = {}
         for item in value:
             if not isinstance(item, str):
-                raise PydanticCustomError("requires_item", "requires lists node names, got {item!r}",
-                                          {"item": item})
+                raise PydanticCustomError(
+                    "requires_item", f"requires lists node names, got {item!r}"
+                    + (" (quote names such as yes, no and on in a list)" if isinstance(item, bool) else "")
+                )
             if item in out:
                 raise PydanticCustomError("requires_dup", "'{item}' is listed twice", {"item": item})
             out[item] = 1

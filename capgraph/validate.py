@@ -89,8 +89,7 @@ def _message(error: dict[str, Any]) -> str:
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if error["type"] == "literal_error":
-        message = message.replace("Input should be", "must be")
+    message = message.replace("Input should be", "must be")  # pydantic's words, in ours
     return message
 
 

@@ -135,3 +135,19 @@ def test_console_script_exit_codes(tmp_path):
     assert done.returncode == 2
     done = subprocess.run([*cmd, "predict", TEN, "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["axis"] == "params"
+
+
+def test_negative_seed_is_a_usage_error():
+    result = run("predict", "graphs/uncertain_reasoning.yaml", "--seed", "-1", code=2)
+    assert "--seed" in result.output
+
+
+def test_a_size_given_to_a_loss_axis_map_is_refused():
+    result = run("at", "graphs/frontier_outlook.yaml", "70B", code=2)
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "under one parameter" in said
+    assert json.loads(run("at", "graphs/frontier_outlook.yaml", "70B", "--unit", "params", "--json").stdout)
+
+
+def test_check_summary_counts_in_the_singular():
+    assert run("check", "graphs/arithmetic_lenses.yaml").output.strip() == "ok: 1 map, 1 skill, 3 capabilities"

@@ -141,7 +141,7 @@ def test_cli_data_limit_override(write_map):
     assert lifted["capabilities"][0]["data_limit"]["limit"] == 1e16
     assert lifted["capabilities"][0]["date"] == "2027-01-01"
     bad = runner.invoke(app, ["predict", str(path), "--data-limit", "lots"])
-    assert bad.exit_code == 1 and "--data-limit" in bad.output
+    assert bad.exit_code == 2 and "--data-limit" in bad.output  # a bad option value: usage error
 
 
 def test_frontier_outlook_story():
