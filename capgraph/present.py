@@ -48,11 +48,19 @@ def _table(title: str, headers: list[str]) -> Table:
     return table
 
 
+def _scenario(cmap: CapabilityMap) -> str:
+    """`` under scenario NAME (efficiency ×e)`` for a map taken under a scenario, else nothing."""
+    if not getattr(cmap, "scenario_name", None):
+        return ""
+    gain = f", efficiency ×{cmap.efficiency:g}" if cmap.efficiency != 1.0 else ""
+    return f" under scenario {cmap.scenario_name}{gain}"
+
+
 def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
     if cmap.uncertain:
         return _uncertain_table(cmap, predictions, by)
     by_column = [] if by is None else [f"by {by}"]
-    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis)",
+    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis){_scenario(cmap)}",
                    ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", *by_column,
                     "bottleneck"])
     for p in predictions:
@@ -75,7 +83,8 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
 def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None) -> Table:
     """Median crossing with its 90% interval, the share that never crosses, and the bottleneck."""
     by_column = [] if by is None else [f"by {by}"]
-    table = _table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)",
+    table = _table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
+                   f"{_scenario(cmap)}",
                    ["node", "threshold", "params", "FLOPs", "never", *by_column, "bottleneck"])
     for p in predictions:
         row = [p.name, f"{p.threshold:g}", _interval(p, "params") or "never",
@@ -203,7 +212,7 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
     law = getattr(cmap.units, "law", None)
     limit = cmap.spec.scale.data_limit
     timeline = cmap.spec.timeline
-    if law is None and limit is None and timeline is None and cmap.efficiency == 1.0:
+    if law is None and limit is None and timeline is None:
         return None
     title = f"{cmap.name}: in the world"
     if cmap.scenario_name:
