@@ -37,3 +37,18 @@ def shared_data(name: str) -> Path:
 def _fit_cache(tmp_path_factory, monkeypatch):
     """Fits made by maps with `fit:` curves are cached in a fresh folder, never in the user's home."""
     monkeypatch.setenv("CAPGRAPH_CACHE_DIR", str(tmp_path_factory.mktemp("fit-cache")))
+
+
+def invoke(*args, code=0):
+    """Run the CLI through typer's runner and check its exit status.
+
+    ``.flat`` is the output with rich's error box unwrapped, so a message reads as one line.
+    """
+    from typer.testing import CliRunner
+
+    from capgraph.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    result.flat = " ".join(result.output.replace("│", " ").split())
+    return result

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 import capgraph
 from capgraph import colors
-from capgraph.cli import app
 from capgraph.plot import (
     curves_figure,
     default_nodes,
@@ -22,7 +21,7 @@ from capgraph.plot import (
     underlying,
 )
 
-from .conftest import GRAPHS, ROOT
+from .conftest import GRAPHS, ROOT, invoke
 
 runner = CliRunner()
 TEN = ROOT / "graphs" / "ten_step_reasoning.yaml"
@@ -190,13 +189,6 @@ def test_every_example_plots(path):
     assert plot(cmap, "png").startswith(b"\x89PNG")
     assert save(lenses_figure(cmap), "svg").startswith(b"<?xml")
 
-
-def invoke(*args, code=0):
-    """Run the CLI; ``.output`` has rich's error box unwrapped so messages read as one line."""
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    result.flat = " ".join(result.output.replace("│", " ").split())
-    return result
 
 
 def test_cli_plot(tmp_path):

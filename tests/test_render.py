@@ -12,11 +12,10 @@ from typer.testing import CliRunner
 
 import capgraph
 from capgraph import colors
-from capgraph.cli import app
 from capgraph.files import write_atomic
 from capgraph.render import default_at, draw, neighbourhood, render, to_dot, wrap_name
 
-from .conftest import GRAPHS, ROOT
+from .conftest import GRAPHS, ROOT, invoke
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -311,13 +310,6 @@ def test_every_example_renders_in_every_format(tmp_path):
 
 # --- the command ---------------------------------------------------------------------------------------
 
-
-def invoke(*args, code=0):
-    """Run the CLI; ``.output`` has rich's error box unwrapped so messages read as one line."""
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    result.flat = " ".join(result.output.replace("│", " ").split())
-    return result
 
 
 def test_cli_render_formats_from_extension(tmp_path):

@@ -12,7 +12,7 @@ import capgraph
 from capgraph.cli import app
 from capgraph.report import anchor, report
 
-from .conftest import GRAPHS, ROOT
+from .conftest import GRAPHS, ROOT, invoke
 
 runner = CliRunner()
 BUG = ROOT / "graphs" / "fix_unfamiliar_bug.yaml"
@@ -104,9 +104,7 @@ def test_every_example_reports(path, tmp_path):
 
 
 def test_cli_report_needs_html(tmp_path):
-    result = runner.invoke(app, ["report", str(BUG), "-o", str(tmp_path / "r.pdf")])
-    flat = " ".join(result.output.replace("│", " ").split())  # unwrap rich's error box
-    assert result.exit_code == 2 and "end it with .html" in flat
+    assert "end it with .html" in invoke("report", BUG, "-o", tmp_path / "r.pdf", code=2).flat
 
 
 # --- in a real browser ------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from capgraph.cli import app
 from capgraph.errors import MapError
 from capgraph.scenarios import merge_patch
 
+from .conftest import invoke
+
 MAP = """\
 scale: {axis: flops, range: [1e18, 1e32], allocation: besiroglu2024, data_limit: 1e13}
 timeline: {start: 2026-01-01, flops: 5e26, growth_per_year: 4}
@@ -107,9 +109,7 @@ def test_compare_matches_each_scenario(cmap):
 def test_unknown_scenario_did_you_mean(cmap, write_map):
     with pytest.raises(KeyError, match="did you mean 'efficient'"):
         cmap.scenario("eficient")
-    result = CliRunner().invoke(app, ["predict", str(cmap.path), "--scenario", "eficient"])
-    assert result.exit_code == 2  # a bad option value: usage error
-    said = " ".join(result.output.replace("│", " ").split())  # the message, unwrapped from its box
+    said = invoke("predict", cmap.path, "--scenario", "eficient", code=2).flat  # a usage error
     assert "--scenario" in said and "no scenario 'eficient'" in said
     assert "did you mean 'efficient'" in said
 
