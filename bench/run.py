@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 from generate import generate, write  # noqa: E402
 
 import capgraph  # noqa: E402
-from capgraph.predict import MC_GRID_PER_DECADE, crossing_samples, grid, thresholded  # noqa: E402
+from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid, thresholded  # noqa: E402
 
 OUT = HERE / "out"
 

@@ -6,19 +6,41 @@
 '1e+10'
 """
 
-from capgraph.errors import MapError, Problem
-from capgraph.model import CapabilityMap, Snapshot, load, loads
-from capgraph.predict import Prediction
-from capgraph.scale import ScalePoint
+from __future__ import annotations
 
-__all__ = [
-    "CapabilityMap",
-    "MapError",
-    "Prediction",
-    "Problem",
-    "ScalePoint",
-    "Snapshot",
-    "load",
-    "loads",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Public names and the module that defines each. They load on first use, so that `capgraph --help`
+# does not pay for numpy, scipy and pydantic (see bench/README.md, start-up).
+_EXPORTS = {
+    "CapabilityMap": "capgraph.model.capmap",
+    "Snapshot": "capgraph.model.capmap",
+    "load": "capgraph.model.capmap",
+    "loads": "capgraph.model.capmap",
+    "MapError": "capgraph.core.errors",
+    "Problem": "capgraph.core.errors",
+    "Prediction": "capgraph.engine.predict",
+    "ScalePoint": "capgraph.kernels.scale",
+}
+__all__ = ["CapabilityMap", "MapError", "Prediction", "Problem", "ScalePoint", "Snapshot", "load", "loads"]
+
+if TYPE_CHECKING:
+    from capgraph.core.errors import MapError, Problem
+    from capgraph.engine.predict import Prediction
+    from capgraph.kernels.scale import ScalePoint
+    from capgraph.model.capmap import CapabilityMap, Snapshot, load, loads
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'capgraph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,6 +1,6 @@
 """``python -m capgraph`` runs the command line."""
 
-from capgraph.cli import main
+from capgraph.cli.app import main
 
 if __name__ == "__main__":
     main()

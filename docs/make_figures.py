@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import capgraph
-from capgraph.files import write_atomic
-from capgraph.plot import plot
-from capgraph.render import render
+from capgraph.core.files import write_atomic
+from capgraph.outputs.plot import plot
+from capgraph.outputs.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = ROOT / "graphs"

@@ -46,7 +46,7 @@ def invoke(*args, code=0):
     """
     from typer.testing import CliRunner
 
-    from capgraph.cli import app
+    from capgraph.cli.app import app
 
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == code, result.output

@@ -10,9 +10,9 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize_scalar
 
 import capgraph
-from capgraph.allocation import PRESETS, ComputeOptimal, LossLaw
-from capgraph.errors import MapError
-from capgraph.scale import FixedRatio
+from capgraph.core.errors import MapError
+from capgraph.kernels.scale import FixedRatio
+from capgraph.world.allocation import PRESETS, ComputeOptimal, LossLaw
 
 BESIROGLU = PRESETS["besiroglu2024"]
 HOFFMANN = PRESETS["hoffmann2022"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import capgraph
-from capgraph.predict import MC_GRID_PER_DECADE, crossing_samples, grid
+from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid
 
 from .conftest import ROOT
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph.cli import app
+from capgraph.cli.app import app
 
 from .conftest import invoke
 

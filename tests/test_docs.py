@@ -7,8 +7,8 @@ import re
 import pytest
 from pydantic_core import PydanticUndefined
 
-from capgraph import schema
-from capgraph.schema import json_schema
+from capgraph.format import schema
+from capgraph.format.schema import json_schema
 
 from .conftest import ROOT
 
@@ -113,7 +113,7 @@ def test_python_examples_run(path, monkeypatch):
 def test_readme_quick_start_output_is_what_predict_prints():
     from typer.testing import CliRunner
 
-    from capgraph.cli import app
+    from capgraph.cli.app import app
 
     readme = (ROOT / "README.md").read_text()
     shown = re.search(r"The first prints.*?```\n(.*?)```", readme, flags=re.S).group(1)

@@ -3,8 +3,8 @@
 import pytest
 
 import capgraph
-from capgraph.errors import MapError
-from capgraph.source import ALIAS_EXPANSION_FLOOR
+from capgraph.core.errors import MapError
+from capgraph.format.source import ALIAS_EXPANSION_FLOOR
 
 GOOD_SKILL = "  s: {curve: {logistic: {midpoint: 1e10, slope: 1}}}\n"
 

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 
 import capgraph
-from capgraph.schema import json_schema
-from capgraph.source import load_document
+from capgraph.format.schema import json_schema
+from capgraph.format.source import load_document
 
 from .conftest import GRAPHS, ROOT
 
@@ -74,7 +74,7 @@ def test_composite_is_held_back_by_its_bottleneck():
 def test_deterministic_json(tmp_path):
     from typer.testing import CliRunner
 
-    from capgraph.cli import app
+    from capgraph.cli.app import app
 
     runs = [CliRunner().invoke(app, ["predict", str(GRAPHS[0]), "--json"]).stdout for _ in range(2)]
     assert runs[0] == runs[1]

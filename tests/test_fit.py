@@ -9,9 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import capgraph
-from capgraph import curves
-from capgraph.fit import FitError, FitOptions, bootstrap, fit_curve, fit_with_intervals, format_number
-from capgraph.units import parse_number
+from capgraph.core.units import parse_number
+from capgraph.evidence.fit import (
+    FitError,
+    FitOptions,
+    bootstrap,
+    fit_curve,
+    fit_with_intervals,
+    format_number,
+)
+from capgraph.kernels import curves
 
 LX = np.linspace(8.0, 12.0, 25)
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from capgraph import curves, lenses, rules
+from capgraph.kernels import curves, lenses, rules
 
 LOG_X = np.linspace(6, 15, 181)
 probs = st.floats(min_value=0.0, max_value=1.0)

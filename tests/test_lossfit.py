@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph import lossfit
-from capgraph.allocation import ComputeOptimal, LossLaw
-from capgraph.cli import app
-from capgraph.errors import MapError
+from capgraph.cli.app import app
+from capgraph.core.errors import MapError
+from capgraph.evidence import lossfit
+from capgraph.world.allocation import ComputeOptimal, LossLaw
 
 from .conftest import shared_data
 

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph.allocation import PRESETS
-from capgraph.cli import app
-from capgraph.errors import MapError
-from capgraph.timeline import flops_to_dates, flops_to_years, iso_dates
+from capgraph.cli.app import app
+from capgraph.core.errors import MapError
+from capgraph.world.allocation import PRESETS
+from capgraph.world.timeline import flops_to_dates, flops_to_years, iso_dates
 
 LAW = PRESETS["besiroglu2024"]
 

@@ -9,8 +9,10 @@ from matplotlib.patches import Polygon, Rectangle
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph import colors
-from capgraph.plot import (
+import capgraph.core.units
+import capgraph.format.graph
+from capgraph.outputs import colors
+from capgraph.outputs.plot import (
     curves_figure,
     default_nodes,
     lens_curves,
@@ -215,7 +217,7 @@ def test_cli_plot_bad_options(tmp_path):
 
 
 def test_many_nodes_label_the_most_composite_and_grey_the_rest(tmp_path):
-    from capgraph.plot import MAX_LABELLED
+    from capgraph.outputs.plot import MAX_LABELLED
 
     from .test_render import big_map
 
@@ -227,7 +229,7 @@ def test_many_nodes_label_the_most_composite_and_grey_the_rest(tmp_path):
     labels = ax.get_legend_handles_labels()[1]
     assert labels[0] == f"{300 - MAX_LABELLED} other nodes with a threshold"
     assert len(labels) == 1 + MAX_LABELLED  # the context entry, then the labelled curves
-    depths = capgraph.graph.depth(cmap.graph)
+    depths = capgraph.format.graph.depth(cmap.graph)
     labelled = {label.split(" (")[0] for label in labels[1:]}
     deepest = sorted(depths[n] for n in cmap.spec.capabilities)[-MAX_LABELLED:]
     assert sorted(depths[n] for n in labelled) == deepest

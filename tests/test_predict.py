@@ -10,8 +10,8 @@ from scipy.optimize import brentq
 from scipy.special import logit
 
 import capgraph
-from capgraph.engine import evaluate
-from capgraph.predict import MC_GRID_PER_DECADE, first_crossing, grid
+from capgraph.engine.plan import evaluate
+from capgraph.engine.predict import MC_GRID_PER_DECADE, first_crossing, grid
 
 PRECISION = 1e-3  # decades, the contract of `predict`
 
@@ -192,7 +192,7 @@ capabilities:
 def test_min_kink_closed_form():
     # min(a, b) ≥ u exactly when both are, so the crossing is the later of the two children's;
     # pass@3 ≥ τ means min ≥ u = 1 − (1 − τ)^(1/3). The corner of the min sits near the crossing.
-    from capgraph.curves import logistic_crossing
+    from capgraph.kernels.curves import logistic_crossing
 
     m = capgraph.loads("""
 scale: {range: [1e4, 1e18]}
@@ -215,8 +215,8 @@ capabilities:
     st.data(),
 )
 def test_engine_rules_match_the_reference_kernels(children, counts, rule, data):
-    """The engine's batched rules (sparse products, padded trials) equal capgraph.rules' kernels."""
-    from capgraph import rules
+    """The engine's batched rules (sparse products, padded trials) equal capgraph.kernels.rules' kernels."""
+    from capgraph.kernels import rules
 
     n = len(children)
     k = data.draw(st.integers(1, sum(counts[:n]))) if rule == "k_of_n" else None

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import capgraph
-from capgraph.backtest import backtest_table
-from capgraph.data import read_table
-from capgraph.fit import FitOptions, fit_with_intervals
-from capgraph.fitmap import fit_table
+from capgraph.evidence.backtest import backtest_table
+from capgraph.evidence.data import read_table
+from capgraph.evidence.fit import FitOptions, fit_with_intervals
+from capgraph.evidence.fitmap import fit_table
 
 from .conftest import ROOT, shared_data
 

@@ -11,9 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph import colors
-from capgraph.files import write_atomic
-from capgraph.render import default_at, draw, neighbourhood, render, to_dot, wrap_name
+import capgraph.core.units
+import capgraph.format.graph
+from capgraph.core.files import write_atomic
+from capgraph.outputs import colors
+from capgraph.outputs.render import default_at, draw, neighbourhood, render, to_dot, wrap_name
 
 from .conftest import GRAPHS, ROOT, invoke
 
@@ -96,7 +98,7 @@ def test_labels_show_rule_value_and_crossing(values_map):
     # chain: σ(z)^10 = 0.5 → z = logit(0.5^(1/10)), crossing at 10^(10 + z)
     p = 0.5 ** 0.1
     crossing = 10 ** (10 + math.log(p / (1 - p)))
-    assert f"crosses at {capgraph.units.human(crossing)} params" in node_text(nodes["chain"])
+    assert f"crosses at {capgraph.core.units.human(crossing)} params" in node_text(nodes["chain"])
 
 
 def test_past_threshold_is_marked(values_map):
@@ -149,7 +151,7 @@ def test_levels_are_ranks_left_to_right():
     cmap = capgraph.load(BUG)
     graph = pygraphviz.AGraph(string=to_dot(cmap))
     graph.layout("dot")
-    depths = capgraph.graph.depth(cmap.graph)
+    depths = capgraph.format.graph.depth(cmap.graph)
     label_to_name = {n: None for n in graph.nodes()}
     xs: dict[int, set[float]] = {}
     for node in graph.nodes():
@@ -294,7 +296,7 @@ def test_five_hundred_nodes_render_whole(tmp_path):
     assert len(cmap.nodes) == 500
     svg = render(cmap, "svg")
     assert len(drawn_nodes(svg)) == 500
-    assert max(capgraph.graph.depth(cmap.graph).values()) >= 3
+    assert max(capgraph.format.graph.depth(cmap.graph).values()) >= 3
 
 
 def test_every_example_renders_in_every_format(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph.cli import app
-from capgraph.report import anchor, report
+from capgraph.cli.app import app
+from capgraph.outputs.report import anchor, report
 
 from .conftest import GRAPHS, ROOT, invoke
 

@@ -10,14 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph import curves, fitcache, fitmap, rules
-from capgraph.audit import audit, audit_one
-from capgraph.backtest import backtest
-from capgraph.cli import app
-from capgraph.data import read_table
-from capgraph.errors import MapError
-from capgraph.fit import FitOptions
-from capgraph.mirage import lens
+from capgraph.cli.app import app
+from capgraph.core.errors import MapError
+from capgraph.evidence import fitcache, fitmap
+from capgraph.evidence.audit import audit, audit_one
+from capgraph.evidence.backtest import backtest
+from capgraph.evidence.data import read_table
+from capgraph.evidence.fit import FitOptions
+from capgraph.evidence.mirage import lens
+from capgraph.kernels import curves, rules
 
 runner = CliRunner()
 

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph.cli import app
-from capgraph.errors import MapError
-from capgraph.scenarios import merge_patch
+from capgraph.cli.app import app
+from capgraph.core.errors import MapError
+from capgraph.format.scenarios import merge_patch
 
 from .conftest import invoke
 

@@ -9,10 +9,9 @@ from scipy.special import logit, ndtr
 from typer.testing import CliRunner
 
 import capgraph
-from capgraph.cli import app
-from capgraph.errors import MapError
-from capgraph.sampling import Z95, latent, truncated_draws
-from capgraph.schema import Interval
+from capgraph.cli.app import app
+from capgraph.core.errors import MapError
+from capgraph.kernels.sampling import Z95, Interval, latent, truncated_draws
 
 SINGLE = """
 scale: {range: [1e6, 1e16]}
@@ -179,7 +178,7 @@ capabilities:
   two: {requires: {s: 2}, threshold: 0.5}
   three: {requires: {s: 3}, threshold: 0.5}
 """)
-    from capgraph.predict import MC_GRID_PER_DECADE, crossing_samples, grid
+    from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid
 
     plan = m.sampled_plan(1000, 0)
     log_c = crossing_samples(plan, grid(6, 18, MC_GRID_PER_DECADE), 1000)
@@ -217,7 +216,7 @@ def test_progress_bar_only_on_a_terminal_after_a_delay():
 
     from rich.console import Console
 
-    from capgraph.present import progress_reporter
+    from capgraph.outputs.terminal import progress_reporter
 
     piped = Console(file=io.StringIO(), force_terminal=False)
     with progress_reporter(piped, 100, delay=0.0) as advance:
@@ -249,7 +248,7 @@ def test_by_with_a_bad_scale_is_a_usage_error(write_map):
 
 
 def test_dates_of_crossing_quantiles_follow_the_timeline():
-    from capgraph.timeline import flops_to_dates, iso_dates
+    from capgraph.world.timeline import flops_to_dates, iso_dates
 
     m = capgraph.loads("""
 scale: {axis: flops, range: [1e20, 1e30]}
@@ -269,7 +268,7 @@ skills:
 
 
 def test_ranged_maps_round_trip_through_json_for_scenarios():
-    from capgraph.model import CapabilityMap
+    from capgraph.model.capmap import CapabilityMap
 
     m = capgraph.load("graphs/uncertain_reasoning.yaml")
     again = CapabilityMap(m.spec).scenario("baseline", data_limit=1e12)  # no document: dumps the spec

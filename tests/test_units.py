@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capgraph.units import human, parse_number, parse_scale
+from capgraph.core.units import human, parse_number, parse_scale
 
 
 @pytest.mark.parametrize(

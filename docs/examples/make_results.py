@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capgraph.curves import logistic, power_law
+from capgraph.kernels.curves import logistic, power_law
 
 ITEMS = 400
 SEED = 20240501

@@ -1,0 +1,1 @@
+"""The command line: a Typer app over the library (:mod:`capgraph.cli.app`)."""

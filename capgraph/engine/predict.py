@@ -1,0 +1,309 @@
+"""Threshold crossings: where each node's value first reaches its threshold, and how sharply.
+
+Values come from the engine on a log-spaced grid over the map's range. A crossing is bracketed
+between two grid points, then refined on a cubic Hermite interpolant of logit(value) between them.
+In logit space a logistic is a straight line and composites of logistics are nearly so, which is
+why a grid of 64 points a decade is enough to meet the 0.001-decade precision the tests check
+against closed forms and against brentq on the exact curves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logit
+
+from capgraph.engine.plan import Plan, evaluate
+from capgraph.kernels.scale import FixedRatio, ScalePoint
+
+#: Grid density for the point-estimate pass, and for Monte Carlo passes (whose sampling error
+#: dwarfs the interpolation error, so a coarser grid buys speed for nothing).
+GRID_PER_DECADE = 64
+MC_GRID_PER_DECADE = 16
+#: Rows (node × sample curves) handled at once when reading crossings: bounds temporary memory.
+BATCH_ROWS = 8192
+#: Crossings of kinked curves (a ``min`` rule below) are refined on a grid this much finer, by
+#: evaluating the map again inside the bracketing cells, while that costs at most KINK_BUDGET values.
+KINK_STEPS = 16
+KINK_BUDGET = 20_000_000
+_EPS = 1e-15
+
+
+def grid(log_lo: float, log_hi: float, per_decade: int = GRID_PER_DECADE) -> np.ndarray:
+    """Evenly spaced log10 scales covering [log_lo, log_hi], ends included."""
+    n = max(2, math.ceil((log_hi - log_lo) * per_decade) + 1)
+    return np.linspace(log_lo, log_hi, n)
+
+
+@dataclass
+class Crossing:
+    """Where each sample's curve first reaches a level, as arrays over samples.
+
+    ``log_x`` is nan where the curve never reaches the level; ``lo`` and ``t`` locate the crossing
+    between grid points ``lo`` and ``lo + 1`` (fraction ``t``) so other curves can be read there
+    (as the bottleneck does).
+    """
+
+    log_x: np.ndarray
+    lo: np.ndarray
+    t: np.ndarray
+    at_start: np.ndarray
+
+
+def first_crossing(log_x: np.ndarray, values: np.ndarray, level: float | np.ndarray,
+                   steps: int = 32) -> Crossing:
+    """The smallest scale where ``values`` (samples × points on ``log_x``) reach ``level``."""
+    samples, n = values.shape
+    level = np.broadcast_to(np.asarray(level, dtype=float), (samples,))
+    above = values >= level[:, None].astype(values.dtype)
+    first = above.argmax(axis=1)  # 0 also when never reached: told apart on the next line
+    reached = above[np.arange(samples), first]
+    at_start = reached & (first == 0)
+    inside = reached & (first > 0)
+    lo = np.where(inside, first - 1, np.where(at_start, 0, n - 1))
+    t = np.where(at_start, 0.0, 1.0)
+    if inside.any():
+        t = t.copy()
+        t[inside] = _refine(values[inside], lo[inside], level[inside], steps)
+    log_cross = np.where(reached, log_x[lo] + t * (log_x[np.minimum(lo + 1, n - 1)] - log_x[lo]),
+                         np.nan)
+    return Crossing(log_cross, lo, t, at_start)
+
+
+def _refine(values: np.ndarray, lo: np.ndarray, level: np.ndarray, steps: int) -> np.ndarray:
+    """Fraction t in [0, 1] between grid points lo and lo+1 where the curve meets ``level``.
+
+    Cubic Hermite in logit space with centred-difference slopes (per grid step, so the step
+    itself cancels), solved by bisection: the interpolant's ends straddle the level.
+    """
+    rows = np.arange(values.shape[0])
+    n = values.shape[1]
+    def g(j: np.ndarray) -> np.ndarray:  # logit of the curve at grid index j, in float64
+        return logit(np.clip(values[rows, np.clip(j, 0, n - 1)].astype(float), _EPS, 1 - _EPS))
+
+    g0, g1 = g(lo), g(lo + 1)
+    m0 = (g1 - g(lo - 1)) / np.where(lo > 0, 2.0, 1.0)
+    m1 = (g(lo + 2) - g0) / np.where(lo + 2 < n, 2.0, 1.0)
+    target = logit(np.clip(level, _EPS, 1 - _EPS))
+    a, b = np.zeros_like(g0), np.ones_like(g0)
+    for _ in range(steps):  # bisection: 2^-steps of a grid step
+        t = (a + b) / 2
+        t2, t3 = t * t, t * t * t
+        hermite = ((2 * t3 - 3 * t2 + 1) * g0 + (t3 - 2 * t2 + t) * m0
+                   + (-2 * t3 + 3 * t2) * g1 + (t3 - t2) * m1)
+        below = hermite < target
+        a, b = np.where(below, t, a), np.where(below, b, t)
+    return (a + b) / 2
+
+
+def sharpness(log_x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Decades between 10% and 90% of each curve's rise over the range (nan if it does not rise)."""
+    start, end = values[:, 0], values[:, -1]
+    rise = end - start
+    low = first_crossing(log_x, values, start + 0.1 * rise).log_x
+    high = first_crossing(log_x, values, start + 0.9 * rise).log_x
+    return np.where(rise > 1e-9, high - low, np.nan)
+
+
+# --- predictions -----------------------------------------------------------------------------------
+
+QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """When one node crosses its threshold (the JSON object of ``capgraph predict``).
+
+    ``status``, ``crossing``, the values, sharpness and bottleneck describe the point estimate (every
+    parameter range at its median). ``quantiles`` (5th, 50th and 95th percentiles of the crossing over
+    the Monte Carlo samples that cross, those already above it at the start of the range counted
+    at the start, a share given by ``p_above_at_start``), ``p_never`` (the share that never
+    crosses in range) and
+    ``p_crossed_by`` (the share crossed by a given scale) describe the uncertainty; without ranges
+    they follow from the point estimate.
+    """
+
+    name: str
+    kind: str
+    threshold: float
+    status: str  # crosses | above_at_start | never
+    crossing: ScalePoint | None
+    data_limited: bool
+    value_at_start: float
+    value_at_end: float
+    max_value: float
+    sharpness_decades: float | None
+    bottleneck: str | None
+    quantiles: dict[str, ScalePoint] | None = None
+    p_never: float = 0.0
+    p_crossed_by: float | None = None
+    p_above_at_start: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "threshold": self.threshold,
+            "status": self.status,
+            "crossing": self.crossing.as_dict() if self.crossing else None,
+            "data_limited": self.data_limited,
+            "value_at_start": self.value_at_start,
+            "value_at_end": self.value_at_end,
+            "max_value": self.max_value,
+            "sharpness_decades": self.sharpness_decades,
+            "bottleneck": self.bottleneck,
+            "quantiles": {k: v.as_dict() for k, v in self.quantiles.items()} if self.quantiles else None,
+            "p_never": self.p_never,
+            "p_above_at_start": self.p_above_at_start,
+            "p_crossed_by": self.p_crossed_by,
+        }
+
+
+_STATUS_ORDER = {"above_at_start": 0, "crosses": 1, "never": 2}
+
+
+def sort_key(p: Prediction) -> tuple[int, float, str]:
+    """Table order: already above, then by crossing scale, then never; ties by name."""
+    return (_STATUS_ORDER[p.status], p.crossing.params if p.crossing else 0.0, p.name)
+
+
+def thresholded(plan: Plan) -> np.ndarray:
+    """Indices of the nodes that have a threshold, in plan order."""
+    return np.flatnonzero(~np.isnan(plan.thresholds))
+
+
+#: Per node from Monte Carlo: (quantiles, p_never, p_crossed_by, p_above_at_start).
+Uncertainty = tuple[dict[str, ScalePoint] | None, float, float | None, float]
+
+
+def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
+                    data_limit: float | None = None, *, by_log: float | None = None,
+                    uncertainty: list[Uncertainty] | None = None) -> list[Prediction]:
+    """Every thresholded node's prediction from a one-sample (point-estimate) plan.
+
+    ``uncertainty`` gives each node's :data:`Uncertainty` from Monte Carlo, in
+    :func:`thresholded` order; without it they follow from the point estimate itself.
+    """
+    values = evaluate(plan, log_x, slice(0, 1))[:, 0, :]
+    nodes = thresholded(plan)
+    out: list[Prediction] = []
+    for start in range(0, len(nodes), BATCH_ROWS):
+        batch = nodes[start:start + BATCH_ROWS]
+        curves_ = values[batch]
+        crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
+        _refine_kinks(plan, log_x, batch, crossing)
+        sharp = sharpness(log_x, curves_).tolist()
+        neck = _bottlenecks(plan, values, batch, crossing)
+        points = units.points(crossing.log_x, axis)
+        with np.errstate(invalid="ignore"):
+            by = [None] * len(batch) if by_log is None else (crossing.log_x <= by_log + 1e-12).tolist()
+        never = np.isnan(crossing.log_x).tolist()
+        at_start = crossing.at_start.tolist()
+        columns = zip(batch.tolist(), never, at_start, points, by, sharp, curves_[:, 0].tolist(),
+                      curves_[:, -1].tolist(), curves_.max(axis=1).tolist(), strict=True)
+        for row, (node, no, first, point, by_row, sharp_row, v0, v1, top) in enumerate(columns):
+            status = "never" if no else "above_at_start" if first else "crosses"
+            point = None if no else point
+            if uncertainty is not None:
+                quantiles, p_never, p_by, p_start = uncertainty[start + row]
+            else:
+                quantiles = None if no else dict.fromkeys(QUANTILES, point)
+                p_never, p_by, p_start = float(no), None if by_row is None else float(by_row), float(first)
+            out.append(Prediction(
+                name=plan.names[node], kind=plan.kinds[node], threshold=float(plan.thresholds[node]),
+                status=status, crossing=point,
+                data_limited=bool(point and data_limit is not None and point.tokens > data_limit),
+                value_at_start=v0, value_at_end=v1, max_value=top,
+                sharpness_decades=None if math.isnan(sharp_row) else sharp_row,
+                bottleneck=neck.get(node), quantiles=quantiles, p_never=p_never, p_crossed_by=p_by,
+                p_above_at_start=p_start,
+            ))
+    return sorted(out, key=sort_key)
+
+
+def _refine_kinks(plan: Plan, log_x: np.ndarray, batch: np.ndarray, crossing: Crossing) -> None:
+    """Re-find the crossings of kinked curves on a 16× finer grid inside their bracketing cells.
+
+    Between grid points a crossing is read off a smooth interpolant, which cannot see a kink (the
+    corner of a ``min``); evaluating the map at KINK_STEPS points across each bracketing cell
+    shrinks that error sixteenfold. Maps so large that this would cost more than KINK_BUDGET
+    values keep the interpolated crossing (docs/maths.md gives the error).
+    """
+    inside = ~np.isnan(crossing.log_x) & ~crossing.at_start
+    rows = np.flatnonzero(plan.kinked[batch] & inside)
+    if not rows.size:
+        return
+    cells = np.unique(crossing.lo[rows])
+    if len(plan) * len(cells) * (KINK_STEPS + 1) > KINK_BUDGET:
+        return
+    step = np.linspace(0.0, log_x[1] - log_x[0], KINK_STEPS + 1)
+    fine = evaluate(plan, (log_x[cells][:, None] + step).ravel())[:, 0, :]
+    fine = fine.reshape(len(plan), len(cells), KINK_STEPS + 1)
+    cell = np.searchsorted(cells, crossing.lo[rows])
+    local = first_crossing(step, fine[batch[rows], cell], plan.thresholds[batch[rows]])
+    found = ~np.isnan(local.log_x) & ~local.at_start  # the ends agree with the grid: always found
+    crossing.log_x[rows[found]] = log_x[cells[cell[found]]] + local.log_x[found]
+
+
+def _bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
+    """The child furthest from 1 where each node crosses (at the range's end if it never does)."""
+    rows = [(r, c) for r, node in enumerate(batch) for c in plan.children[node]]
+    if not rows:
+        return {}
+    row, child = np.array(rows).T
+    lo, t = crossing.lo[row], crossing.t[row]
+    hi = np.minimum(lo + 1, values.shape[1] - 1)
+    at = values[child, lo] * (1 - t) + values[child, hi] * t
+    order = np.lexsort((at, row))  # by node, then by the child's value
+    first = np.unique(row[order], return_index=True)[1]
+    return {int(batch[row[order[i]]]): plan.names[child[order[i]]] for i in first}
+
+
+def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
+
+    Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for.
+    """
+    nodes = thresholded(plan)
+    out = np.full((len(nodes), plan.samples), np.nan)
+    for s0 in range(0, plan.samples, chunk):
+        s1 = min(plan.samples, s0 + chunk)
+        values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
+        width = s1 - s0
+        per_batch = max(1, BATCH_ROWS // width)
+        for n0 in range(0, len(nodes), per_batch):
+            batch = nodes[n0:n0 + per_batch]
+            rows = values[batch].reshape(len(batch) * width, -1)
+            level = np.repeat(plan.thresholds[batch], width)
+            # 2^-12 of a 1/16-decade step is 1.5e-5 decades: far inside the sampling error
+            found = first_crossing(log_x, rows, level, steps=12).log_x
+            out[n0:n0 + len(batch), s0:s1] = found.reshape(len(batch), width)
+        del values
+        if progress:
+            progress(s1 - s0)
+    return out
+
+
+def summarize_samples(log_cross: np.ndarray, log_start: float, axis: str, units: FixedRatio,
+                      by_log: float | None = None) -> list[Uncertainty]:
+    """Per node: crossing quantiles over the samples that cross, p_never, p_crossed_by and the
+    share already above the threshold at ``log_start``, the start of the range."""
+    out = []
+    crossed = ~np.isnan(log_cross)
+    p_never = 1.0 - crossed.mean(axis=1)
+    p_start = (log_cross == log_start).mean(axis=1)
+    with np.errstate(invalid="ignore"):
+        reached = (log_cross <= by_log).mean(axis=1) if by_log is not None else None
+    for i in range(log_cross.shape[0]):
+        quantiles = None
+        if crossed[i].any():
+            qs = np.quantile(log_cross[i, crossed[i]], list(QUANTILES.values()))
+            quantiles = dict(zip(QUANTILES, units.points(qs, axis), strict=True))
+        out.append((quantiles, float(p_never[i]), None if reached is None else float(reached[i]),
+                    float(p_start[i])))
+    return out

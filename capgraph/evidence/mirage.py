@@ -1,0 +1,100 @@
+"""The metric mirage, measured: an exact-match curve beside the per-step curve it is made of.
+
+An exact-match score over answers of L tokens (or steps) is p^L when each token is right with
+probability p (Schaeffer, Miranda & Koyejo 2023), so the per-step success is p = score^(1/L). Both
+curves are fitted to the same rows; their sharpness (decades from 10% to 90% of the fitted rise)
+and the scale where each crosses 0.5 show how much of an apparent jump the metric made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from capgraph.core.errors import MapError, Problem
+from capgraph.evidence.data import Table
+from capgraph.evidence.fit import DEFAULT_OPTIONS, Fit, FitError, FitOptions, fit_curve, min_rows
+
+
+@dataclass(frozen=True)
+class View:
+    """One curve of the comparison: the fit, its sharpness and where it crosses 0.5."""
+
+    fit: Fit
+
+    @property
+    def sharpness_decades(self) -> float:
+        return self.fit.sharpness_decades
+
+    @property
+    def half_scale(self) -> float | None:
+        """The scale where the fitted curve reaches 0.5; None if it never does."""
+        log_x = self.fit.crossing(0.5)
+        return None if log_x is None else float(10.0 ** log_x)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"curve": self.fit.curve_json(), "sharpness_decades": self.sharpness_decades,
+                "half_scale": self.half_scale}
+
+
+@dataclass(frozen=True)
+class Mirage:
+    """Observed (exact-match) and inferred per-step curves (``capgraph lens``)."""
+
+    length: float
+    observed: View
+    per_step: View
+    n_used: int
+    n_skipped: int = 0
+    n_zero: int = 0  # rows with score 0, left out of the per-step fit
+
+    @property
+    def sharpness_ratio(self) -> float:
+        """How many times sharper the observed curve is than the per-step one (>1: a mirage)."""
+        return self.per_step.sharpness_decades / self.observed.sharpness_decades
+
+    def to_json(self) -> dict[str, Any]:
+        return {"observed": self.observed.to_json(), "per_step": self.per_step.to_json()}
+
+
+def per_step(score: np.ndarray, length: float) -> np.ndarray:
+    """Per-step success p = score^(1/L) from an exact-match score over L steps.
+
+    >>> per_step(np.array([0.5 ** 10]), 10)
+    array([0.5])
+    """
+    if not length > 0:
+        raise ValueError(f"length must be positive, got {length:g}")
+    return np.power(np.asarray(score, dtype=float), 1.0 / length)
+
+
+def lens(x: np.ndarray, score: np.ndarray, length: float, opts: FitOptions = DEFAULT_OPTIONS,
+         n_skipped: int = 0) -> Mirage:
+    """Fit the exact-match ``score`` and its per-step ``score^(1/L)`` against log10 ``x``."""
+    lx = np.log10(np.asarray(x, dtype=float))
+    score = np.asarray(score, dtype=float)
+    observed = fit_curve(lx, score, opts)
+    # A score of exactly 0 bounds p (p^L below one item in n) but does not estimate it: 0^(1/L)
+    # would claim p = 0. The per-step fit uses the rows with a positive score.
+    seen = score > 0
+    if seen.sum() < min_rows(opts):
+        raise FitError(f"only {int(seen.sum())} row(s) with a positive score; the per-step fit needs "
+                       f"at least {min_rows(opts)}")
+    step = fit_curve(lx[seen], per_step(score[seen], length), opts)
+    return Mirage(float(length), View(observed), View(step), int(lx.size), n_skipped,
+                  int((~seen).sum()))
+
+
+def lens_table(table: Table, x: str, y: str, length: float, opts: FitOptions = DEFAULT_OPTIONS, *,
+               where: Mapping[str, Any] | None = None) -> Mirage:
+    """:func:`lens` on the usable rows of a table; data problems raise :class:`MapError`."""
+    cols = table.where(where or {}).numeric(x, y, positive=[x])
+    cols.require_fraction(y)
+    if cols.n_used < min_rows(opts):
+        raise MapError([Problem(table.path, 1, 1, f"only {cols.n_used} usable row(s) "
+                                f"({cols.n_skipped} skipped); a {opts.curve} fit needs at least "
+                                f"{min_rows(opts)}")])
+    return lens(cols[x], cols[y], length, opts, cols.n_skipped)

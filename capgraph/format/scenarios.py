@@ -1,0 +1,92 @@
+"""Scenarios: named overlays on a map, each a different set of assumptions to set side by side.
+
+A scenario names only what it changes. Its keys (``scale``, ``threshold``, ``skills``,
+``capabilities``, ``timeline``) are deep-merged over the map's raw data the way JSON Merge Patch
+(RFC 7396) does it: mappings merge key by key, any other value replaces, and ``null`` deletes a key
+(so ``curve: {logistic: null, points: [...]}`` swaps a curve's kind). The merged map is then
+validated as a whole, with every problem located in the scenario block where the scenario wrote
+the value. ``efficiency`` multiplies effective compute (see :mod:`capgraph.world.allocation`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import ValidationError
+
+from capgraph.core.errors import Problem
+from capgraph.core.suggest import did_you_mean
+from capgraph.format.problems import pydantic_problems, structure_problems
+from capgraph.format.schema import MapSpec
+from capgraph.format.source import Document
+
+BASELINE = "baseline"
+OVERLAY_KEYS = ("scale", "threshold", "skills", "capabilities", "timeline")
+
+
+def merge_patch(base: Any, patch: Any) -> Any:
+    """``patch`` applied to ``base`` (RFC 7396): neither argument is modified."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def _overlay(scenario: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scenario.items() if k in OVERLAY_KEYS}
+
+
+def merged_document(doc: Document, name: str, extra: dict[str, Any] | None = None) -> Document:
+    """The map with scenario ``name`` (and then ``extra``, e.g. a CLI override) merged in.
+
+    Positions of values the scenario wrote point into its block; the rest keep the map's own.
+    """
+    data = {k: v for k, v in doc.data.items() if k != "scenarios"}
+    keys = {loc: pos for loc, pos in doc.keys.items() if loc[:1] != ("scenarios",)}
+    values = {loc: pos for loc, pos in doc.values.items() if loc[:1] != ("scenarios",)}
+    if name != BASELINE:
+        scenario = doc.data["scenarios"][name]
+        data = merge_patch(data, _overlay(scenario))
+        prefix = ("scenarios", name)
+        for table, merged in ((doc.keys, keys), (doc.values, values)):
+            for loc, pos in table.items():
+                if loc[:2] == prefix and len(loc) > 2 and loc[2] in OVERLAY_KEYS:
+                    merged[loc[2:]] = pos
+    if extra:
+        data = merge_patch(data, extra)
+    return Document(doc.path, data, keys, values)
+
+
+def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
+    """Every problem of every scenario, located in the map file (the base map is already valid)."""
+    problems: list[Problem] = []
+    for name in spec.scenarios:
+        scenario = doc.data["scenarios"][name]
+        where = ("scenarios", name)
+        tagged = lambda p, name=name: Problem(p.path, p.line, p.col,  # noqa: E731
+                                              f"scenario '{name}': {p.message}", p.severity)
+        new_nodes = []
+        for section in ("skills", "capabilities"):
+            existing = doc.data.get(section) or {}
+            for node in scenario.get(section) or {}:
+                if node not in existing:
+                    hint = did_you_mean(node, existing)
+                    new_nodes.append(tagged(doc.problem((*where, section, node),
+                                                 f"'{node}' is not one of the map's {section}; a "
+                                                 f"scenario changes existing nodes only{hint}", key=True)))
+        if new_nodes:
+            problems.extend(new_nodes)
+            continue
+        merged = merged_document(doc, name)
+        try:
+            MapSpec.model_validate(merged.data)
+        except ValidationError as exc:
+            problems.extend(tagged(p) for p in pydantic_problems(merged, exc))
+        problems.extend(tagged(p) for p in structure_problems(merged))
+    return problems

@@ -1,0 +1,701 @@
+"""The capability-map format: what a map file may say, as pydantic models.
+
+These models are the declared configuration only; :mod:`capgraph.model.capmap` turns a validated
+:class:`MapSpec` into the runtime object that computes. Field descriptions double as the
+reference in ``docs/format.md`` (a test keeps the two in step) and in ``capgraph schema``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from capgraph.core.suggest import did_you_mean
+from capgraph.core.units import parse_number, parse_scale
+from capgraph.kernels.sampling import Interval
+
+#: A map may also write its curves against pretraining loss (needs a loss law).
+CurveAxis = Literal["params", "tokens", "flops", "loss"]
+RULES = ("all", "any", "k_of_n", "mean", "min", "geomean")
+
+#: Where crossings are searched when a map gives no ``scale.range`` (on that axis).
+DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "params": (1e7, 1e14),
+    "tokens": (1e8, 1e16),
+    "flops": (1e18, 1e30),
+}
+
+_NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*[KMBTkmbt]?\s*$"
+_NUMBER_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _NUMBER_TEXT}]}
+
+
+def _wrap(parse):
+    """Run a units parser, turning its ValueError into a clean pydantic error message."""
+
+    def validate(value: Any) -> float:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError("number", str(exc)) from None
+
+    return validate
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise PydanticCustomError("positive", "must be greater than 0, got {value}", {"value": value})
+    return value
+
+
+def _unit_interval(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise PydanticCustomError("unit", "must be between 0 and 1, got {value}", {"value": value})
+    return value
+
+
+def _open_unit(value: float) -> float:
+    if not 0 < value < 1:
+        raise PydanticCustomError(
+            "threshold", "must lie strictly between 0 and 1, got {value}", {"value": value}
+        )
+    return value
+
+
+
+
+_INTERVAL_TEXT = re.compile(r"^\s*(\S+)\s+to\s+(\S+)\s*$")
+
+
+def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.inf):
+    """Validator for a curve parameter: a number, ``"A to B"`` or ``{p5: A, p95: B}``.
+
+    A plain float strictly between ``above`` and ``below`` takes a fast path (anything else, the
+    full checks): maps of 100,000 skills are mostly such floats.
+    """
+    point = _wrap(parse)
+
+    def one(value: Any) -> float:
+        return check(point(value)) if check else point(value)
+
+    def validate(value: Any) -> float | Interval:
+        if type(value) is float and above < value < below:
+            return value
+        ends = None
+        if isinstance(value, str) and (match := _INTERVAL_TEXT.match(value)):
+            ends = match.groups()
+        elif isinstance(value, dict):
+            if set(value) != {"p5", "p95"}:
+                raise PydanticCustomError("interval_keys", "an interval is written {p5: low, p95: high}")
+            ends = (value["p5"], value["p95"])
+        if ends is None:
+            return one(value)
+        low, high = one(ends[0]), one(ends[1])
+        if low > high:
+            raise PydanticCustomError(
+                "interval_order", f"the interval's ends are reversed: {low:g} to {high:g}"
+            )
+        return low if low == high else Interval(low, high, log)
+
+    return validate
+
+
+def _param_schema(base: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            *base["anyOf"],
+            {"type": "string", "pattern": r"^\s*\S+\s+to\s+\S+\s*$"},
+            {"type": "object", "properties": {"p5": base, "p95": base}, "required": ["p5", "p95"],
+             "additionalProperties": False},
+        ]
+    }
+
+
+Number = Annotated[float, BeforeValidator(_wrap(parse_number)), WithJsonSchema(_NUMBER_SCHEMA)]
+Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(_NUMBER_SCHEMA)]
+Positive = Annotated[Number, AfterValidator(_positive)]
+Fraction = Annotated[Number, AfterValidator(_unit_interval)]
+Threshold = Annotated[Number, AfterValidator(_open_unit)]
+
+def _dump_param(value: float | Interval) -> float | dict[str, float]:
+    """JSON form of a parameter, which reads back as the same value: a number or {p5, p95}."""
+    return {"p5": value.p5, "p95": value.p95} if isinstance(value, Interval) else value
+
+
+_PARAM_JSON = PlainSerializer(_dump_param, when_used="json")
+
+# Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}).
+ScaleParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_scale, None, log=True)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+]
+PositiveParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_number, _positive, log=False)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+]
+FractionParam = Annotated[
+    float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False, below=1.0)),
+    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+]
+
+
+def median(value: float | Interval) -> float:
+    """A parameter's point estimate: itself, or its interval's median."""
+    return value.median if isinstance(value, Interval) else value
+
+
+class Strict(BaseModel):
+    """Every model rejects unknown keys (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    """A model's keys, cached: pydantic's ``model_fields`` is costly to reach on 100,000 nodes."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _chosen(model: BaseModel) -> list[str]:
+    return [name for name in field_names(type(model)) if getattr(model, name) is not None]
+
+
+def _one_of(model: BaseModel) -> None:
+    chosen = _chosen(model)
+    if len(chosen) != 1:
+        options = ", ".join(field_names(type(model)))
+        got = f" (got {', '.join(chosen)})" if chosen else ""
+        raise PydanticCustomError("one_of", f"needs exactly one of: {options}{got}")
+
+
+# --- curves ----------------------------------------------------------------------------------------
+
+
+class Logistic(Strict):
+    """floor + (ceiling − floor) · σ(slope · (log10 x − log10 midpoint))."""
+
+    midpoint: ScaleParam = Field(description="Scale at which the curve is halfway from floor to ceiling.")
+    slope: PositiveParam = Field(description="Steepness in logits per decade of scale.")
+    floor: FractionParam = Field(0.0, description="Value far below the midpoint (chance level).")
+    ceiling: FractionParam = Field(1.0, description="Value far above the midpoint.")
+
+    @field_validator("ceiling")
+    @classmethod
+    def _above_floor(cls, ceiling: float | Interval, info: ValidationInfo) -> float | Interval:
+        floor = info.data.get("floor")
+        if floor is not None and median(floor) >= median(ceiling):
+            raise PydanticCustomError(
+                "floor_ceiling", f"floor ({floor}) must be below ceiling ({ceiling})"
+            )
+        return ceiling
+
+
+class PowerLaw(Strict):
+    """exp(−(x / scale)^(−exponent)): per-item loss falling as a power law of scale."""
+
+    scale: ScaleParam = Field(description="Scale at which the value is exp(−1) ≈ 0.37.")
+    exponent: PositiveParam = Field(description="Power-law exponent of the per-item loss.")
+
+
+def _points(value: Any) -> Any:
+    if not isinstance(value, list) or len(value) < 2:
+        raise PydanticCustomError("points", "points needs a list of at least two [scale, value] pairs")
+    return value
+
+
+class Point(Strict):
+    """One observed point; written as a pair ``[scale, value]``."""
+
+    x: Scale
+    y: Fraction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return {"x": value[0], "y": value[1]}
+        raise PydanticCustomError("pair", "a point is a pair [scale, value]")
+
+
+Points = Annotated[
+    list[Point],
+    BeforeValidator(_points),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "array", "prefixItems": [_NUMBER_SCHEMA, _NUMBER_SCHEMA],
+                      "minItems": 2, "maxItems": 2},
+        }
+    ),
+]
+
+
+class FitSpec(Strict):
+    """A curve fitted to evaluation results when the map loads (see :mod:`capgraph.evidence.fitmap`)."""
+
+    data: str = Field(description="CSV or JSON Lines file of results, relative to the map file.")
+    x: str = Field(description="Column holding the scale (on the map's axis).")
+    y: str = Field(description="Column holding the score, in [0, 1].")
+    where: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Keep only rows whose columns equal these values."
+    )
+    curve: Literal["logistic", "power_law"] = Field("logistic", description="Curve family to fit.")
+    floor: Fraction = Field(0.0, description="Fixed floor of a logistic (chance level).")
+    ceiling: Fraction | Literal["free"] = Field(
+        1.0, description="Fixed ceiling of a logistic, or free to fit it."
+    )
+    ranges: bool = Field(
+        False, description="Carry each fitted parameter's 90% bootstrap interval into the map as a "
+        "range, so Monte Carlo propagates the fit's uncertainty."
+    )
+
+    @model_validator(mode="after")
+    def _logistic_only(self) -> FitSpec:
+        if self.curve == "power_law" and (self.floor != 0 or self.ceiling != 1):
+            raise PydanticCustomError("fit_bounds", "floor and ceiling apply to curve: logistic only")
+        if self.ceiling != "free" and self.floor >= self.ceiling:
+            raise PydanticCustomError("floor_ceiling", "floor ({floor}) must be below ceiling ({ceiling})",
+                                      {"floor": self.floor, "ceiling": self.ceiling})
+        return self
+
+
+class Curve(Strict):
+    """How a skill's value depends on scale; exactly one key."""
+
+    logistic: Logistic | None = Field(None, description="Logistic in log10 of scale.")
+    power_law: PowerLaw | None = Field(None, description="Per-item loss as a power law.")
+    points: Points | None = Field(
+        None,
+        description="Observed [scale, value] pairs, interpolated monotonically in log10 of scale; "
+        "held at the end values outside them.",
+    )
+    fit: FitSpec | None = Field(None, description="Fitted to a results file when the map loads.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Curve:
+        _one_of(self)
+        if self.points is not None:
+            xs = [p.x for p in self.points]
+            for i in range(1, len(xs)):
+                if xs[i] <= xs[i - 1]:
+                    raise PydanticCustomError(
+                        "points_order", "points must have strictly increasing scales (point {i})",
+                        {"i": i + 1},
+                    )
+        return self
+
+    @cached_property
+    def kind(self) -> str:
+        return _chosen(self)[0]
+
+
+# --- metric lenses ---------------------------------------------------------------------------------
+
+
+class Identity(Strict):
+    """The success probability itself."""
+
+
+class ExactMatch(Strict):
+    length: Positive = Field(description="Answer length L in tokens or steps: score p^L.")
+
+
+class MultipleChoice(Strict):
+    options: int = Field(ge=2, description="Number of options n: score 1/n + (1 − 1/n)·p.")
+
+
+class PassAt(Strict):
+    k: int = Field(ge=1, description="Attempts k: score 1 − (1 − p)^k.")
+
+
+def _metric_text(value: Any) -> Any:
+    if isinstance(value, str):  # 'identity' may be written bare
+        return {value: {}}
+    return value
+
+
+class Metric(Strict):
+    """How an ability is scored from its success probability p; exactly one key."""
+
+    identity: Identity | None = Field(None, description="Score p (the default).")
+    exact_match: ExactMatch | None = Field(None, description="All L tokens right: p^L.")
+    multiple_choice: MultipleChoice | None = Field(None, description="Guessing floor 1/n.")
+    pass_at: PassAt | None = Field(None, description="Any of k attempts right.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Metric:
+        _one_of(self)
+        return self
+
+    @cached_property
+    def kind(self) -> str:
+        return _chosen(self)[0]
+
+
+MetricField = Annotated[
+    Metric,
+    BeforeValidator(_metric_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"const": "identity"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "identity": {"type": "object"},
+                        "exact_match": ExactMatch.model_json_schema(),
+                        "multiple_choice": MultipleChoice.model_json_schema(),
+                        "pass_at": PassAt.model_json_schema(),
+                    },
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                },
+            ]
+        }
+    ),
+]
+
+
+# --- nodes -----------------------------------------------------------------------------------------
+
+
+class Skill(Strict):
+    """A leaf ability with a smooth scaling curve of its own."""
+
+    description: str | None = Field(None, description="Free text, shown by show and in reports.")
+    curve: Curve = Field(description="The skill's value against scale.")
+    metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
+    threshold: Threshold | None = Field(
+        None, description="Usable at this value; a skill is predicted only when it has one."
+    )
+    column: str | None = Field(None, description="Column of this skill's scores in audit data "
+                               "(default: the skill's name).")
+
+
+def _requires(value: Any) -> Any:
+    if isinstance(value, dict):
+        for child, count in value.items():  # pydantic's float would read true as 1
+            if isinstance(count, bool):
+                raise PydanticCustomError("requires_bool", "'{child}': expected a count, got {got}",
+                                          {"child": child, "got": str(count).lower()})
+    if isinstance(value, list):  # [a, b] means {a: 1, b: 1}
+        out: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise PydanticCustomError(
+                    "requires_item", f"requires lists node names, got {item!r}"
+                    + (" (quote names such as yes, no and on in a list)" if isinstance(item, bool) else "")
+                )
+            if item in out:
+                raise PydanticCustomError("requires_dup", "'{item}' is listed twice", {"item": item})
+            out[item] = 1
+        return out
+    return value
+
+
+# Counts are checked in pydantic's core (no Python call per edge: maps can have 100,000s of them).
+Weight = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Requires = Annotated[
+    dict[str, Weight],
+    BeforeValidator(_requires),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "object", "additionalProperties": _NUMBER_SCHEMA, "minProperties": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
+
+
+class Capability(Strict):
+    """A composite ability: its children combined by a rule, then scored by a metric."""
+
+    description: str | None = Field(None, description="Free text, shown by show and in reports.")
+    requires: Requires = Field(
+        description="Children (skills or capabilities) with a count or weight each, or a plain "
+        "list (count 1 each)."
+    )
+    combine: Literal["all", "any", "k_of_n", "mean", "min", "geomean"] = Field(
+        "all", description="Composition rule over the children."
+    )
+    k: int | None = Field(None, ge=1, description="With combine: k_of_n, how many must succeed.")
+    metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
+    threshold: Threshold | None = Field(None, description="Usable at this value; default: the map's.")
+    correlation: Fraction | None = Field(
+        None, description="Overrides the map's correlation for the skills below this capability."
+    )
+    column: str | None = Field(None, description="Column of this capability's scores in audit data "
+                               "(default: its name).")
+
+    @field_validator("requires")
+    @classmethod
+    def _not_empty(cls, requires: dict[str, float]) -> dict[str, float]:
+        if not requires:
+            raise PydanticCustomError("requires_empty", "needs at least one child")
+        return requires
+
+    @field_validator("k")
+    @classmethod
+    def _k_fits(cls, k: int | None, info: ValidationInfo) -> int | None:
+        combine, requires = info.data.get("combine"), info.data.get("requires")
+        if k is not None and combine != "k_of_n":
+            raise PydanticCustomError("k_unused", "k applies only to combine: k_of_n")
+        if k is not None and requires:
+            counts = list(requires.values())
+            if any(c != int(c) for c in counts):
+                raise PydanticCustomError(
+                    "k_counts", "with k_of_n every count must be a whole number of trials"
+                )
+            if k > sum(counts):
+                raise PydanticCustomError(
+                    "k_too_big", "k = {k} but the children make only {n} trial(s)",
+                    {"k": k, "n": int(sum(counts))},
+                )
+        return k
+
+    @model_validator(mode="after")
+    def _k_given(self) -> Capability:
+        if self.combine == "k_of_n" and self.k is None:
+            raise PydanticCustomError("k_missing", "combine: k_of_n needs a key k")
+        return self
+
+
+# --- the map ---------------------------------------------------------------------------------------
+
+
+#: Loss laws a map may name instead of writing the constants (SCIENCE.md §4).
+LOSS_PRESETS: dict[str, dict[str, float]] = {
+    # Hoffmann et al. 2022, the constants printed in the paper.
+    "hoffmann2022": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    # Besiroglu et al. 2024, the refit of Hoffmann's own data (arXiv:2404.10102).
+    "besiroglu2024": {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
+}
+
+
+class LossLawSpec(Strict):
+    """L(N, D) = E + A/N^alpha + B/D^beta: pretraining loss of N parameters trained on D tokens."""
+
+    E: Positive = Field(description="Irreducible loss.")
+    A: Positive = Field(description="Coefficient of the parameter term.")
+    B: Positive = Field(description="Coefficient of the data term.")
+    alpha: Positive = Field(description="Exponent of parameters.")
+    beta: Positive = Field(description="Exponent of training tokens.")
+
+
+Preset = Literal["hoffmann2022", "besiroglu2024"]
+
+
+class AllocationSpec(Strict):
+    """How a compute budget splits into parameters and tokens; at least one key."""
+
+    tokens_per_param: Positive | None = Field(
+        None, description="A fixed ratio r: tokens = r·params (with loss_law, the law only gives the loss)."
+    )
+    loss_law: LossLawSpec | Preset | None = Field(
+        None, description="A loss law (or preset name); alone, training is compute-optimal under it."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> AllocationSpec:
+        if self.tokens_per_param is None and self.loss_law is None:
+            raise PydanticCustomError("allocation_empty", "needs tokens_per_param, loss_law or both")
+        return self
+
+
+def _known_preset(value: Any) -> Any:
+    if isinstance(value, str) and value not in LOSS_PRESETS:
+        hint = did_you_mean(value, LOSS_PRESETS)
+        raise PydanticCustomError(
+            "preset", "unknown loss-law preset '{value}'{hint}; use one of {names}",
+            {"value": value, "hint": hint, "names": ", ".join(LOSS_PRESETS)},
+        )
+    return value
+
+
+def _law(allocation: Any) -> Any:
+    """The loss law (a preset name or LossLawSpec) of a validated allocation, or None."""
+    if isinstance(allocation, str):
+        return allocation
+    return allocation.loss_law if allocation is not None else None
+
+
+class ScaleSpec(Strict):
+    """Which axis curves are written on, where to search, and how the units relate."""
+
+    # Declared first so the validators of the keys below can see it and point at their own key.
+    allocation: Annotated[AllocationSpec | Preset, BeforeValidator(_known_preset)] | None = Field(
+        None, description="How compute splits into params and tokens: {tokens_per_param: r}, "
+        "{loss_law: {E, A, B, alpha, beta}} or a preset (hoffmann2022, besiroglu2024)."
+    )
+    axis: CurveAxis = Field(
+        "params", description="Axis of curve parameters: params, tokens, flops or loss (needs a loss law)."
+    )
+    range: tuple[Scale, Scale] | None = Field(
+        None,
+        description="[low, high] on the axis where crossings are searched; default by axis: "
+        "params 1e7–1e14, tokens 1e8–1e16, flops 1e18–1e30.",
+    )
+    tokens_per_param: Positive = Field(
+        20.0, description="Training tokens per parameter (Chinchilla ≈ 20); flops = 6·params·tokens."
+    )
+    data_limit: Scale | None = Field(
+        None, description="Usable training tokens that exist; crossings needing more are flagged."
+    )
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] >= value[1]:
+            raise PydanticCustomError(
+                "range_order", f"must be [low, high] with low < high, got [{value[0]:g}, {value[1]:g}]"
+            )
+        return value
+
+    @field_validator("axis")
+    @classmethod
+    def _loss_needs_law(cls, axis: str, info: ValidationInfo) -> str:
+        if axis == "loss" and "allocation" in info.data and _law(info.data["allocation"]) is None:
+            raise PydanticCustomError(
+                "loss_axis", "loss needs a loss law: allocation: besiroglu2024, hoffmann2022 "
+                "or {loss_law: {E, A, B, alpha, beta}}"
+            )
+        return axis
+
+    @field_validator("range")
+    @classmethod
+    def _above_irreducible(cls, value: tuple[float, float] | None,
+                           info: ValidationInfo) -> tuple[float, float] | None:
+        law = _law(info.data.get("allocation"))
+        if value is not None and info.data.get("axis") == "loss" and law is not None:
+            floor = LOSS_PRESETS[law]["E"] if isinstance(law, str) else law.E
+            if value[0] <= floor:
+                raise PydanticCustomError(
+                    "loss_range", "on the loss axis the low end must exceed the law's irreducible "
+                    "loss E = {E}, got {low}", {"E": floor, "low": value[0]}
+                )
+        return value
+
+    @field_validator("tokens_per_param")
+    @classmethod
+    def _one_ratio(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("allocation") is not None:  # runs only when tokens_per_param is written
+            raise PydanticCustomError(
+                "ratio_twice", "give either tokens_per_param or allocation, not both "
+                "(write allocation: {tokens_per_param: r})"
+            )
+        return value
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.range or DEFAULT_RANGES[self.axis if self.axis != "loss" else "flops"]
+
+
+class Timeline(Strict):
+    """The largest training run's compute at a date and its yearly growth: turns FLOPs into dates."""
+
+    start: date = Field(description="Date of the reference run, YYYY-MM-DD.")
+    flops: Scale = Field(description="Training FLOPs of the largest run at the start date.")
+    growth_per_year: Positive = Field(description="Yearly growth factor of the largest run (> 1).")
+
+    @field_validator("growth_per_year")
+    @classmethod
+    def _grows(cls, value: float) -> float:
+        if value <= 1:
+            raise PydanticCustomError("growth", "must be greater than 1 (a yearly factor), got {value}",
+                                      {"value": value})
+        return value
+
+
+class Scenario(Strict):
+    """A named overlay on the map: only the keys it names change (deep merge, null deletes a key)."""
+
+    description: str | None = Field(None, description="What the scenario assumes.")
+    efficiency: Positive = Field(
+        1.0, description="Multiplier on effective compute: 3 gets from 1e24 FLOPs what the map "
+        "gets from 3e24."
+    )
+    scale: dict[str, Any] | None = Field(None, description="Overlay on scale (allocation, data_limit...).")
+    threshold: Any = Field(None, description="A new default threshold.")
+    skills: dict[str, Any] | None = Field(None, description="Overlays on existing skills by name.")
+    capabilities: dict[str, Any] | None = Field(
+        None, description="Overlays on existing capabilities by name."
+    )
+    timeline: dict[str, Any] | None = Field(None, description="Overlay on the timeline.")
+
+
+class MapSpec(Strict):
+    """A capability map: skills with curves, capabilities composed from them.
+
+    Top-level keys starting with ``x-`` are ignored: a place for YAML anchors and notes.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True,
+        json_schema_extra={"patternProperties": {"^x-": {}}},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
+
+    name: str | None = Field(None, description="The map's title.")
+    description: str | None = Field(None, description="Free text about the map.")
+    scale: ScaleSpec = Field(default_factory=ScaleSpec, description="Scale axis, range and units.")
+    threshold: Threshold = Field(0.5, description="Default threshold of every capability.")
+    correlation: Fraction = Field(
+        0.0, description="Correlation ρ of skills through a shared general-capability factor (in Monte "
+        "Carlo draws of ranged parameters)."
+    )
+    skills: dict[str, Skill] = Field(description="Leaf abilities by name.")
+    capabilities: dict[str, Capability] = Field(
+        default_factory=dict, description="Composite abilities by name."
+    )
+    timeline: Timeline | None = Field(None, description="Compute of the largest run over time, for dates.")
+    scenarios: dict[str, Scenario] = Field(
+        default_factory=dict, description="Named overlays: other assumptions to compare."
+    )
+
+    @field_validator("skills")
+    @classmethod
+    def _some_skills(cls, skills: dict[str, Skill]) -> dict[str, Skill]:
+        if not skills:
+            raise PydanticCustomError("no_skills", "needs at least one skill")
+        return skills
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the map format (``capgraph schema``), for editors and validators."""
+    schema = MapSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "capgraph capability map"
+    return schema
+

@@ -1,0 +1,406 @@
+"""The runtime capability map: a validated map, its DAG and its compiled plan, with the queries.
+
+``capgraph.load(path)`` returns a :class:`CapabilityMap`; every number the CLI prints comes from
+one of its methods, so a notebook gets the same answers as the terminal.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from capgraph.core.errors import MapError, Problem
+from capgraph.core.suggest import did_you_mean
+from capgraph.core.units import parse_scale
+from capgraph.engine.plan import Plan, compile_plan, evaluate
+from capgraph.engine.predict import (
+    GRID_PER_DECADE,
+    MC_GRID_PER_DECADE,
+    QUANTILES,
+    Prediction,
+    crossing_samples,
+    grid,
+    point_estimates,
+    summarize_samples,
+)
+from capgraph.format import graph as graphs
+from capgraph.format.problems import pydantic_problems
+from capgraph.format.scenarios import BASELINE, merged_document
+from capgraph.format.schema import MapSpec, field_names
+from capgraph.format.source import Document, load_document, parse_document
+from capgraph.format.validate import validate
+from capgraph.kernels.sampling import Interval
+from capgraph.kernels.scale import UNITS, ScalePoint
+from capgraph.model.compare import compare
+from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: Monte Carlo defaults: ``--samples`` and ``--seed``.
+DEFAULT_SAMPLES = 2000
+DEFAULT_SEED = 0
+#: Values held at once while sampling: 32 million (128 MB in the float32 Monte Carlo pass).
+MEMORY_FLOATS = 32_000_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every node's value at one scale (the JSON object of ``capgraph at``).
+
+    ``values`` are the point estimate; ``quantiles`` give each node's 5th, 50th and 95th
+    percentiles over the Monte Carlo samples (all equal to the value when nothing is uncertain).
+    """
+
+    scale: ScalePoint
+    values: dict[str, float]
+    quantiles: dict[str, dict[str, float]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scale": self.scale.as_dict(), "values": self.values, "quantiles": self.quantiles}
+
+
+class CapabilityMap:
+    """A capability map ready to answer questions.
+
+    >>> m = loads('''
+    ... skills:
+    ...   step: {curve: {logistic: {midpoint: 1e10, slope: 1.5}}}
+    ... capabilities:
+    ...   chain: {requires: {step: 10}, threshold: 0.5}
+    ... ''')
+    >>> round(m.at("1e10").values["step"], 3)
+    0.5
+    >>> p = m.predict()[0]
+    >>> p.name, p.status, f"{p.crossing.params:.3g}"
+    ('chain', 'crosses', '5.7e+11')
+    """
+
+    def __init__(self, spec: MapSpec, document: Document | None = None, *, efficiency: float = 1.0,
+                 scenario: str | None = None) -> None:
+        if any(skill.curve.fit is not None for skill in spec.skills.values()):
+            from capgraph.evidence.fitmap import resolve_fits  # scipy.optimize: imported only when needed
+
+            spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
+        self.spec = spec
+        self.document = document
+        self.path = document.path if document else None
+        #: How params, tokens, FLOPs (and loss) relate: FixedRatio or ComputeOptimal.
+        self.units = allocation_for(spec.scale)
+        #: Multiplier on effective compute (a scenario's ``efficiency``); 1 for a map as written.
+        self.efficiency = efficiency
+        self.scenario_name = scenario
+        self.base: CapabilityMap = self  # the map as written, which scenarios overlay
+        # points report physical scale and the loss at effective scale
+        self._reporting = self.units if efficiency == 1.0 else Efficient(self.units, efficiency)
+        # the grid is physical scale on the grid axis; the plan reads curves at effective scale
+        self.plan: Plan = self._adapt(compile_plan(spec))
+        self._sampled: dict[tuple[int, int], Plan] = {}
+
+    def _adapt(self, plan: Plan) -> Plan:
+        return adapt_plan(plan, self.units, self.axis, self.grid_axis, self.efficiency)
+
+    # --- what the map is ---------------------------------------------------------------------------
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The hierarchy as a networkx DAG (edges child → parent), built on first use."""
+        return graphs.build(self.spec)
+
+    @property
+    def name(self) -> str:
+        if self.spec.name:
+            return self.spec.name
+        return Path(self.path).stem if self.path else "capability map"
+
+    @property
+    def axis(self) -> str:
+        return self.spec.scale.axis
+
+    @property
+    def grid_axis(self) -> str:
+        """The axis of the search grid: the map's axis, or FLOPs for curves written against loss."""
+        return "flops" if self.axis == "loss" else self.axis
+
+    @property
+    def log_range(self) -> tuple[float, float]:
+        """log10 of the search range on the grid axis (a loss range becomes its FLOPs range)."""
+        lo, hi = self.spec.scale.bounds
+        if self.axis == "loss" and self.spec.scale.range is not None:
+            ends = self.units.convert(np.log10([hi, lo]), "loss", "flops")
+            return float(ends[0]), float(ends[1])
+        return float(np.log10(lo)), float(np.log10(hi))
+
+    @property
+    def axis_bounds(self) -> tuple[float, float]:
+        """The search range on the map's own axis (for a loss axis: lowest, highest loss)."""
+        if self.axis != "loss":
+            return self.spec.scale.bounds
+        hi, lo = (float(10.0 ** self.units.convert(x, "flops", "loss")) for x in self.log_range)
+        return lo, hi
+
+    @property
+    def nodes(self) -> list[str]:
+        """Every node, children before parents."""
+        return list(self.plan.names)
+
+    @cached_property
+    def uncertain(self) -> bool:
+        """Whether any curve parameter is a range (so Monte Carlo has something to sample)."""
+        for skill in self.spec.skills.values():
+            body = getattr(skill.curve, skill.curve.kind)
+            if skill.curve.kind != "points" and any(
+                isinstance(getattr(body, f), Interval) for f in field_names(type(body))
+            ):
+                return True
+        return False
+
+    def node(self, name: str):
+        """The declared skill or capability called ``name``."""
+        found = self.spec.skills.get(name) or self.spec.capabilities.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def threshold(self, name: str) -> float | None:
+        value = self.plan.thresholds[self.plan.index[name]]
+        return None if np.isnan(value) else float(value)
+
+    def warnings(self) -> list[Problem]:
+        """Things that are allowed but worth knowing, located in the map file."""
+        out = []
+        lo, hi = self.axis_bounds
+        for name, skill in self.spec.skills.items():
+            points = skill.curve.points
+            if points and (lo < points[0].x or hi > points[-1].x):
+                loc = ("skills", name, "curve", "points")
+                message = (f"'{name}' extrapolates: its points cover {points[0].x:g}–{points[-1].x:g} "
+                           f"but the range is {lo:g}–{hi:g}; the value is held flat outside them")
+                out.append(self._problem(loc, message))
+        return out
+
+    def _problem(self, loc, message: str) -> Problem:
+        if self.document:
+            return self.document.problem(loc, message, severity="warning")
+        return Problem(self.path or "<map>", 1, 1, message, "warning")
+
+    # --- queries -----------------------------------------------------------------------------------
+
+    def log_axis(self, scale: float | str, unit: str | None = None) -> float:
+        """log10 of a scale given in ``unit`` (default: the map's axis), on the grid axis.
+
+        The grid axis is the map's axis, or FLOPs for a map written against loss.
+        """
+        unit = unit or self.axis
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+        log_x = float(self.units.convert(np.log10(parse_scale(scale)), unit, self.grid_axis))
+        if not np.isfinite(log_x):
+            raise ValueError(f"no run reaches loss {scale} under the map's loss law")
+        if unit == "loss" and self.units.convert(log_x, self.grid_axis, "params") < 0:
+            # "70B" read as a loss is a model far smaller than one parameter: surely a size
+            raise ValueError(f"a loss of {scale} means a model of under one parameter; "
+                             "for a model size give the unit (--unit params, tokens or flops)")
+        return log_x
+
+    def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Each node's point-estimate value at grid-axis scales ``log_x`` (1-d), for plots and tables."""
+        values = evaluate(self.plan, log_x)
+        return {n: values[self.plan.index[n], 0] for n in (names or self.nodes)}
+
+    def sampled_plan(self, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Plan:
+        """The plan with ``samples`` Monte Carlo draws of every ranged parameter.
+
+        The last one made is kept, so ``predict`` then ``at`` with the same draws compile once
+        (and a notebook trying many seeds does not pile up plans).
+        """
+        key = (samples, seed)
+        if key not in self._sampled:
+            self._sampled = {key: self._adapt(compile_plan(self.spec, samples=samples, seed=seed))}
+        return self._sampled[key]
+
+    def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
+           seed: int = DEFAULT_SEED) -> Snapshot:
+        """Every node's value at one scale (``unit`` defaults to the map's axis), with intervals."""
+        log_x = np.array([self.log_axis(scale, unit)])
+        point = evaluate(self.plan, log_x)[:, 0, 0]
+        if self.uncertain and samples > 1:
+            drawn = evaluate(self.sampled_plan(samples, seed), log_x)[:, :, 0]
+            qs = np.quantile(drawn, list(QUANTILES.values()), axis=1)  # (3, nodes)
+        else:
+            qs = np.repeat(point[None, :], len(QUANTILES), axis=0)
+        names = self.nodes
+        return Snapshot(
+            self._reporting.point(float(log_x[0]), self.grid_axis),
+            {n: float(point[i]) for i, n in enumerate(names)},
+            {n: {k: float(qs[j, i]) for j, k in enumerate(QUANTILES)} for i, n in enumerate(names)},
+        )
+
+    def predict(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                by: float | str | None = None, by_unit: str | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Prediction]:
+        """When each node with a threshold crosses it, ordered by crossing scale.
+
+        Parameter ranges are propagated by Monte Carlo (``samples`` draws, seeded by ``seed``);
+        ``by`` asks for the probability of having crossed by that scale (in ``by_unit``, default
+        the map's axis). ``progress(n)`` is called as each chunk of n samples is done.
+        """
+        with _gc_paused():
+            return self._predict(samples, seed, by, by_unit, progress)
+
+    def _predict(self, samples, seed, by, by_unit, progress) -> list[Prediction]:
+        lo, hi = self.log_range
+        by_log = None if by is None else self.log_axis(by, by_unit)
+        uncertainty = None
+        if self.uncertain and samples > 1:
+            plan = self.sampled_plan(samples, seed)
+            log_x = grid(lo, hi, MC_GRID_PER_DECADE)
+            chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
+            uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress), lo,
+                                            self.grid_axis, self._reporting, by_log)
+        return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
+                               self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
+
+    def predict_json(self, **options: Any) -> dict[str, Any]:
+        """``capgraph predict --json``; ``options`` as for :meth:`predict`."""
+        with _gc_paused():
+            return self._predict_json(options)
+
+    def _predict_json(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "map": self.name,
+            "axis": self.axis,
+            "samples": options.get("samples", DEFAULT_SAMPLES) if self.uncertain else 1,
+            "seed": options.get("seed", DEFAULT_SEED),
+            "capabilities": [{**p.to_json(), **self.outlook(p)} for p in self.predict(**options)],
+            "scenario": self.scenario_name,
+            "efficiency": self.efficiency,
+            "allocation": self.allocation_json(),
+        }
+
+    # --- the real world: allocation, data limits, dates, scenarios -----------------------------------
+
+    def allocation_json(self) -> dict[str, Any]:
+        """The allocation in force: ``{"tokens_per_param"}`` and/or ``{"loss_law"}``."""
+        law = getattr(self.units, "law", None)
+        out: dict[str, Any] = {}
+        if hasattr(self.units, "tokens_per_param"):
+            out["tokens_per_param"] = self.units.tokens_per_param
+        if law is not None:
+            out["loss_law"] = law.as_dict()
+        return out
+
+    def data_limit_check(self, p: Prediction):
+        """The crossing of ``p`` against ``scale.data_limit`` (None without a limit or a crossing)."""
+        from capgraph.world.outlook import check_data_limit
+
+        limit = self.spec.scale.data_limit
+        if limit is None or p.crossing is None:
+            return None
+        return check_data_limit(self.units, p.crossing, limit, self.efficiency)
+
+    def date(self, flops: float | None) -> str | None:
+        """ISO date at which the map's ``timeline`` reaches ``flops`` (None without a timeline)."""
+        from capgraph.world.timeline import crossing_date
+
+        return crossing_date(self.spec.timeline, flops)
+
+    def outlook(self, p: Prediction) -> dict[str, Any]:
+        """JSON keys a prediction gains from the real world: ``data_limit``, ``date`` and ``dates``.
+
+        A crossing beyond the data limit gets no date: the trend in compute does not reach it.
+        ``dates`` gives the date of each crossing quantile (``p5``, ``p50``, ``p95``) when the map
+        has a timeline, each likewise none where that quantile needs more data than exists.
+        """
+        check = self.data_limit_check(p)
+        dated = p.crossing is not None and not (check and check.exceeds)
+        return {
+            "data_limit": check.to_json() if check else None,
+            "date": self.date(p.crossing.flops) if dated and p.crossing else None,
+            "dates": self._quantile_dates(p),
+        }
+
+    def _quantile_dates(self, p: Prediction) -> dict[str, str | None] | None:
+        timeline, limit = self.spec.timeline, self.spec.scale.data_limit
+        if timeline is None or not p.quantiles:
+            return None
+        from capgraph.world.timeline import flops_to_dates, iso_dates
+
+        keys = list(p.quantiles)
+        dates = iso_dates(flops_to_dates([p.quantiles[k].flops for k in keys], timeline.start,
+                                         timeline.flops, timeline.growth_per_year))
+        return {k: None if limit is not None and p.quantiles[k].tokens > limit else d
+                for k, d in zip(keys, dates, strict=True)}
+
+    def scenario(self, name: str, *, data_limit: float | None = None) -> CapabilityMap:
+        """This map under scenario ``name`` (``"baseline"``: as written), optionally with a data limit.
+
+        Scenarios apply to the map as written, not on top of another scenario. Raises ``KeyError``
+        with a did-you-mean message for an unknown name and :class:`MapError` if the result is
+        invalid.
+        """
+        base = self.base
+        if name != BASELINE and name not in base.spec.scenarios:
+            options = [BASELINE, *base.spec.scenarios]
+            raise KeyError(f"no scenario '{name}' in {base.name}{did_you_mean(name, options)}; "
+                           f"scenarios: {', '.join(options)}")
+        extra = {"scale": {"data_limit": data_limit}} if data_limit is not None else None
+        doc = base.document or Document(base.path or "<map>",
+                                        base.spec.model_dump(mode="json", exclude_unset=True))
+        merged = merged_document(doc, name, extra)
+        try:
+            spec = MapSpec.model_validate(merged.data)
+        except ValidationError as exc:
+            raise MapError(pydantic_problems(merged, exc)) from None
+        spec = spec.model_copy(update={"scenarios": base.spec.scenarios})
+        efficiency = base.spec.scenarios[name].efficiency if name != BASELINE else 1.0
+        out = CapabilityMap(spec, merged, efficiency=efficiency, scenario=name)
+        out.base = base
+        return out
+
+    @property
+    def scenario_names(self) -> list[str]:
+        """``baseline`` and the map's scenarios, in the order written."""
+        return [BASELINE, *self.base.spec.scenarios]
+
+    def compare(self) -> dict[str, Any]:
+        """The crossing of every capability under every scenario (``capgraph compare --json``)."""
+        return compare(self)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small objects.
+
+    Loading a 100,000-node map makes millions of dicts and models and no reference cycles worth
+    collecting; the collector's repeated passes over them cost more than the work itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def load(path: str | Path) -> CapabilityMap:
+    """Read, validate and compile a map file (YAML or JSON); raise MapError on any problem."""
+    with _gc_paused():
+        document = load_document(path)
+        return CapabilityMap(validate(document), document)
+
+
+def loads(text: str, name: str = "<map>") -> CapabilityMap:
+    """Like :func:`load`, from text."""
+    with _gc_paused():
+        document = parse_document(text, name)
+        return CapabilityMap(validate(document), document)

@@ -1,0 +1,458 @@
+"""The map as a picture: a Graphviz graph of the hierarchy, coloured by value at one scale.
+
+:func:`to_dot` writes DOT text itself (sorted, escaped, no randomness), so the same map and options
+always give the same bytes; :func:`render` lays it out with the Graphviz engine bundled in the
+pygraphviz wheel (no system ``dot`` needed) and draws SVG, PNG or PDF. Skills sit on the left and
+the most composite abilities on the right, one rank per level of :func:`capgraph.graph.depth`.
+Each node shows its name, its curve or rule and lens, its value at the chosen scale and, when it
+has a threshold, where it crosses; its fill encodes the value on the viridis scale of the legend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from capgraph.core.units import human
+from capgraph.engine.predict import Prediction
+from capgraph.format.graph import depth as node_depth
+from capgraph.kernels.scale import AXES
+from capgraph.model.capmap import CapabilityMap
+from capgraph.outputs import colors
+
+#: Output formats by file extension.
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
+
+#: The font used for layout and drawing: matched exactly by fontconfig wherever DejaVu is
+#: installed (so text widths, hence the layout, do not depend on which other fonts exist), with a
+#: generic fallback for browsers that lack it.
+FONT = "DejaVu Sans,sans-serif"
+
+_NAME_WIDTH = 26
+# At its own crossing (the default scale) a node sits on its threshold up to the refinement error;
+# count it as past, as the crossing scale is by definition where it is reached.
+_AT_CROSSING = 1e-6
+_TEXT_WIDTH = 34
+_DESCRIPTION_LINES = 3
+
+
+def format_for(path: str | Path) -> str:
+    """The output format named by a file's extension.
+
+    >>> format_for("map.svg"), format_for("out/MAP.PNG")
+    ('svg', 'png')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"cannot tell the format from {str(path)!r}: use one of "
+                         + ", ".join(FORMATS))
+    return FORMATS[suffix]
+
+
+# --- which nodes, at which scale ---------------------------------------------------------------------
+
+
+def neighbourhood(graph: nx.DiGraph, focus: str, steps: int) -> set[str]:
+    """``focus`` and every node within ``steps`` edges of it, following edges up or down only.
+
+    Up means towards the abilities that use a node, down towards what it requires; a sibling (up
+    then down) is not included.
+
+    >>> g = nx.DiGraph([("a", "ab"), ("b", "ab"), ("ab", "top"), ("c", "top")])
+    >>> sorted(neighbourhood(g, "ab", 1))
+    ['a', 'ab', 'b', 'top']
+    """
+    if focus not in graph:
+        raise KeyError(focus)
+    if steps < 0:
+        raise ValueError(f"depth must be 0 or more, got {steps}")
+    up = nx.single_source_shortest_path_length(graph, focus, cutoff=steps)
+    down = nx.single_source_shortest_path_length(graph.reverse(copy=False), focus, cutoff=steps)
+    return set(up) | set(down)
+
+
+def log_at_axis(prediction: Prediction, cmap: CapabilityMap) -> float:
+    """log10 of a prediction's crossing on the map's axis."""
+    assert prediction.crossing is not None
+    return math.log10(getattr(prediction.crossing, cmap.grid_axis))
+
+
+def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
+               predictions: list[Prediction] | None = None) -> float:
+    """The scale a picture shows by default (log10 on the map's axis).
+
+    Where the most composite ability (deepest level; by name among equals) crosses its threshold,
+    or the middle of the range when none at that level has a threshold it reaches.
+    """
+    names = list(cmap.nodes if names is None else names)
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    by_name = {p.name: p for p in predictions}
+    depths = node_depth(cmap.graph)
+    deepest = max(depths[n] for n in names)
+    for name in sorted(n for n in names if depths[n] == deepest):
+        p = by_name.get(name)
+        if p is not None and p.status != "never":
+            return log_at_axis(p, cmap)
+    lo, hi = cmap.log_range
+    return (lo + hi) / 2
+
+
+def scale_text(cmap: CapabilityMap, log_axis: float, unit: str | None = None) -> str:
+    """A scale on the map's axis written in ``unit`` (default: the axis) for people.
+
+    >>> from capgraph import loads
+    >>> m = loads("skills: {s: {curve: {logistic: {midpoint: 1e10, slope: 1}}}}")
+    >>> scale_text(m, 10.0), scale_text(m, 10.0, "flops")
+    ('10B params', '1.2e+22 FLOPs')
+    """
+    unit = unit or cmap.grid_axis
+    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
+    return f"{value:.3g} FLOPs" if unit == "flops" else f"{human(value)} {unit}"
+
+
+# --- what each node says -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """Everything one drawn node shows; :func:`node_views` computes them, :func:`to_dot` draws."""
+
+    name: str
+    kind: str  # skill | capability
+    level: int
+    summary: str  # curve kind or rule, and lens
+    description: str | None
+    value: float
+    color: str
+    threshold: float | None
+    past: bool  # value ≥ threshold at the chosen scale
+    crossing: str | None  # "crosses at …", "above from the start …", "never in range …"
+    hidden_inputs: int  # children not drawn (with --focus)
+    hidden_users: int  # parents not drawn
+
+
+def summary(cmap: CapabilityMap, name: str) -> str:
+    """A node's curve kind or composition rule, then its metric lens if not identity.
+
+    >>> from capgraph import loads
+    >>> m = loads('''
+    ... skills: {s: {curve: {power_law: {scale: 1e9, exponent: 0.3}}}}
+    ... capabilities:
+    ...   c: {requires: {s: 10}, combine: k_of_n, k: 8, metric: {pass_at: {k: 5}}}
+    ... ''')
+    >>> summary(m, "s"), summary(m, "c")
+    ('power law', '8 of 10 · pass@5')
+    """
+    node = cmap.node(name)
+    if name in cmap.spec.skills:
+        kind = node.curve.kind
+        text = f"{len(node.curve.points)} points" if kind == "points" else kind.replace("_", " ")
+    elif node.combine == "k_of_n":
+        text = f"{node.k} of {sum(node.requires.values()):g}"
+    else:
+        text = {"all": "all of", "any": "any of"}.get(node.combine, node.combine)
+    metric = node.metric
+    if metric is not None and metric.kind != "identity":
+        args = getattr(metric, metric.kind)
+        lens = {"exact_match": lambda: f"exact match L={args.length:g}",
+                "multiple_choice": lambda: f"multiple choice n={args.options}",
+                "pass_at": lambda: f"pass@{args.k}"}[metric.kind]()
+        text += f" · {lens}"
+    return text
+
+
+def crossing_text(cmap: CapabilityMap, p: Prediction, unit: str | None = None) -> str:
+    """Where a node crosses its threshold, for a label or a table cell."""
+    if p.status == "never":
+        return f"never in range (max {p.max_value:.3g})"
+    text = scale_text(cmap, log_at_axis(p, cmap), unit)
+    if p.status == "above_at_start":
+        return f"above from the start (≤ {text})"
+    return f"crosses at {text}" + (" · data-limited" if p.data_limited else "")
+
+
+def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
+               predictions: list[Prediction] | None = None, unit: str | None = None) -> list[NodeView]:
+    """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name."""
+    names = sorted(names)
+    drawn = set(names)
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    by_name = {p.name: p for p in predictions}
+    values = cmap.curves(np.array([log_at]), names)
+    depths = node_depth(cmap.graph)
+    out = []
+    for name in names:
+        value = float(values[name][0])
+        threshold = cmap.threshold(name)
+        p = by_name.get(name)
+        out.append(NodeView(
+            name=name, kind=cmap.graph.nodes[name]["kind"], level=depths[name],
+            summary=summary(cmap, name), description=cmap.node(name).description,
+            value=value, color=colors.value_color(value), threshold=threshold,
+            past=threshold is not None and value >= threshold - _AT_CROSSING,
+            crossing=crossing_text(cmap, p, unit) if p is not None else None,
+            hidden_inputs=sum(1 for c in cmap.graph.predecessors(name) if c not in drawn),
+            hidden_users=sum(1 for c in cmap.graph.successors(name) if c not in drawn),
+        ))
+    return out
+
+
+# --- DOT ---------------------------------------------------------------------------------------------
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def html_text(text: str) -> str:
+    """Escape text for a Graphviz HTML-like label (newlines become line breaks).
+
+    >>> html_text('a<b> & "c"')
+    'a&lt;b&gt; &amp; &quot;c&quot;'
+    """
+    text = _CONTROL.sub("", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text.replace("\n", "<BR/>")
+
+
+def quoted(text: str) -> str:
+    """A DOT double-quoted string whose value (after escString expansion) is ``text``.
+
+    >>> quoted('say "hi"')
+    '"say \\\\"hi\\\\""'
+    """
+    text = _CONTROL.sub("", text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    if text.endswith("\\"):  # the lexer would read a final backslash and the quote as \"
+        text += " "
+    return f'"{text}"'
+
+
+def wrap_name(name: str, width: int = _NAME_WIDTH) -> list[str]:
+    """Break an identifier after ``_``, ``-``, ``.`` or spaces, hard-breaking longer pieces.
+
+    >>> wrap_name("understand_the_whole_unfamiliar_codebase", 16)
+    ['understand_the_', 'whole_', 'unfamiliar_', 'codebase']
+    """
+    pieces = [p for p in re.split(r"(?<=[_\-. ])", name) if p]
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        while len(piece) > width:  # no break point: cut
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len(line) + len(piece) > width and line:
+            lines.append(line)
+            line = ""
+        line += piece
+    if line:
+        lines.append(line)
+    return [ln.strip() for ln in lines] or [""]
+
+
+def wrap_text(text: str, width: int = _TEXT_WIDTH, max_lines: int | None = None) -> list[str]:
+    """Word-wrap free text, ending with an ellipsis when cut at ``max_lines``."""
+    lines = textwrap.wrap(" ".join(text.split()), width, break_long_words=True) or [""]
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+    return lines
+
+
+def _node_label(view: NodeView) -> str:
+    small = '<FONT POINT-SIZE="10">{}</FONT>'
+    rows = ["<B>" + "<BR/>".join(html_text(s) for s in wrap_name(view.name)) + "</B>"]
+    rows.append(small.format("<BR/>".join(html_text(s) for s in wrap_text(view.summary))))
+    value = f"value {view.value:.3f}"
+    if view.threshold is not None:
+        value += f" · threshold {view.threshold:g}"
+    rows.append(html_text(value))
+    if view.crossing is not None:
+        mark = "✓ past threshold · " if view.past else ""
+        rows.append(small.format(
+            "<BR/>".join(html_text(s) for s in wrap_text(mark + view.crossing))))
+    if view.description:
+        lines = wrap_text(view.description, _TEXT_WIDTH + 4, _DESCRIPTION_LINES)
+        rows.append('<FONT POINT-SIZE="9"><I>' + "<BR/>".join(html_text(s) for s in lines)
+                    + "</I></FONT>")
+    hidden = []
+    if view.hidden_inputs:
+        hidden.append(f"+{view.hidden_inputs} input{'s' * (view.hidden_inputs > 1)}")
+    if view.hidden_users:
+        hidden.append(f"+{view.hidden_users} user{'s' * (view.hidden_users > 1)}")
+    if hidden:
+        rows.append(small.format(html_text(", ".join(hidden) + " not shown")))
+    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">{cells}</TABLE>>'
+
+
+def _legend(cmap: CapabilityMap, log_at: float, unit: str | None, focus: str | None,
+            steps: int | None) -> str:
+    cells = []
+    for i in range(11):
+        v = i / 10
+        fill = colors.value_color(v)
+        cells.append(f'<TD BGCOLOR="{fill}" WIDTH="30" HEIGHT="16">'
+                     f'<FONT POINT-SIZE="9" COLOR="{colors.text_color(fill)}">{v:.1f}</FONT></TD>')
+    units = [scale_text(cmap, log_at, u) for u in AXES]
+    if unit:  # the unit asked for first
+        units.sort(key=lambda s: not s.endswith(unit if unit != "flops" else "FLOPs"))
+    where = "values at " + " · ".join(units)
+    rows = [
+        f'<TR><TD COLSPAN="11" ALIGN="LEFT"><FONT POINT-SIZE="16"><B>{html_text(cmap.name)}</B>'
+        "</FONT></TD></TR>",
+        f'<TR><TD COLSPAN="11" ALIGN="LEFT">{html_text(where)}</TD></TR>',
+    ]
+    if focus is not None:
+        note = html_text(f"only what lies within {steps} step(s) of {focus}; "
+                         "dashed border: some neighbours not shown")
+        rows.append(f'<TR><TD COLSPAN="11" ALIGN="LEFT">{note}</TD></TR>')
+    rows.append("<TR>" + "".join(cells) + "</TR>")
+    key = ("fill: value (viridis) · square corners: skill · rounded: capability · "
+           "thick black border, ✓: past its threshold · ×n: count or weight")
+    rows.append(f'<TR><TD COLSPAN="11" ALIGN="LEFT"><FONT POINT-SIZE="10">{html_text(key)}'
+                "</FONT></TD></TR>")
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">' + "".join(rows) \
+        + "</TABLE>>"
+
+
+def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None,
+           focus: str | None = None, depth: int | None = None,
+           predictions: list[Prediction] | None = None) -> str:
+    """The map as DOT text.
+
+    Parameters
+    ----------
+    at, unit
+        The scale whose values colour the nodes, in ``unit`` (default: the map's axis); default:
+        :func:`default_at` of the drawn nodes.
+    focus, depth
+        Draw only ``focus`` and the nodes within ``depth`` steps of it (default 1).
+    predictions
+        ``cmap.predict()``, when the caller has it already.
+    """
+    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    if focus is not None:
+        steps = 1 if depth is None else depth
+        names = neighbourhood(cmap.graph, focus, steps)
+    else:
+        steps = None
+        names = set(cmap.graph)
+    log_at = default_at(cmap, names, predictions) if at is None else cmap.log_axis(at, unit)
+    views = node_views(cmap, names, log_at, predictions, unit)
+    ids = {v.name: f"n{i}" for i, v in enumerate(views)}
+
+    lines = [
+        "digraph capgraph {",
+        f"  graph [rankdir=LR, ranksep=0.6, nodesep=0.25, fontname={quoted(FONT)}, "
+        'labelloc=t, labeljust=l, bgcolor="white", pad=0.2,',
+        f"         label={_legend(cmap, log_at, unit, focus, steps)}];",
+        f'  node [shape=box, style="filled", fontname={quoted(FONT)}, fontsize=12, '
+        'color="#444444", penwidth=1, margin="0.12,0.06"];',
+        f'  edge [color="#555555", arrowsize=0.7, fontname={quoted(FONT)}, fontsize=11];',
+    ]
+    for view in views:
+        style = "filled" if view.kind == "skill" else "rounded,filled"
+        if view.hidden_inputs or view.hidden_users:
+            style += ",dashed"
+        attrs = [
+            f"label={_node_label(view)}",
+            f'style="{style}"',
+            f'fillcolor="{view.color}"',
+            f'fontcolor="{colors.text_color(view.color)}"',
+            f"tooltip={quoted(view.name + (': ' + view.description if view.description else ''))}",
+        ]
+        if view.past:
+            attrs += ['color="#000000"', "penwidth=3.5"]
+        lines.append(f"  {ids[view.name]} [{', '.join(attrs)}];")
+    by_level: dict[int, list[str]] = {}
+    for view in views:
+        by_level.setdefault(view.level, []).append(ids[view.name])
+    # One rank per level: rank=same groups a level, and an invisible chain of one point per level
+    # keeps the levels in order (dot alone would pull a skill next to the only node that uses it).
+    present = sorted(by_level)
+    for level in present:
+        lines.append(f"  {{rank=same; level{level} [shape=point, style=invis, width=0, height=0, "
+                     f"label=\"\"]; {'; '.join(by_level[level])};}}")
+    if len(present) > 1:
+        chain = " -> ".join(f"level{level}" for level in present)
+        lines.append(f"  {chain} [style=invis];")
+    for child, parent in sorted(cmap.graph.subgraph(names).edges):
+        weight = cmap.graph.edges[child, parent]["weight"]
+        label = f' [label="×{weight:g}"]' if weight != 1 else ""
+        lines.append(f"  {ids[child]} -> {ids[parent]}{label};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- drawing -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _graphviz_stderr():
+    """Hold back what the bundled C libraries print on stderr, passing on all but known noise.
+
+    The fontconfig inside the pygraphviz wheel is older than most systems' configuration and
+    warns about elements it does not know; that says nothing about the map.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            kept = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Fontconfig")]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+_GENERATOR = re.compile(rb"<!-- Generated by graphviz version.*?-->\n", re.S)
+_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}([^)]*)\)")
+
+
+def draw(dot: str, fmt: str) -> bytes:
+    """Lay out DOT text with Graphviz's ``dot`` and draw it as ``fmt`` (svg, png, pdf or dot)."""
+    if fmt == "dot":
+        return dot.encode("utf-8")
+    if fmt not in FORMATS.values():
+        raise ValueError(f"unknown format {fmt!r}")
+    import pygraphviz
+
+    with _graphviz_stderr():
+        graph = pygraphviz.AGraph(string=dot)
+        if fmt == "png":
+            graph.graph_attr["dpi"] = "110"
+        data = graph.draw(format=fmt, prog="dot")
+    # Nothing in the file may depend on when or with which Graphviz build it was drawn.
+    if fmt == "svg":
+        data = _GENERATOR.sub(b"", data)
+    elif fmt == "pdf":  # cairo stamps the time; keep the length so the xref offsets stay right
+        data = _PDF_DATE.sub(lambda m: b"/CreationDate (D:19700101000000" + m.group(1) + b")", data)
+    return data
+
+
+def render(cmap: CapabilityMap, fmt: str = "svg", **options) -> bytes:
+    """The map drawn as ``fmt``; ``options`` are those of :func:`to_dot`."""
+    return draw(to_dot(cmap, **options), fmt)
