@@ -1,0 +1,103 @@
+"""What every command shares: the consoles, option types, loading a map, JSON out, exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from capgraph.core.errors import MapError, Problem
+from capgraph.model.capmap import CapabilityMap, load
+
+# Piped output gets a fixed, generous width: stable text for scripts and tests, no truncated names.
+out = Console(highlight=False,
+              width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+
+
+err = Console(stderr=True, highlight=False)
+
+
+MapArg = Annotated[str, typer.Argument(metavar="MAP", help="A capability map (YAML or JSON).",
+                                       show_default=False)]
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
+
+
+# Typer re-exports click's exceptions (newer releases vendor click), so find the base class there.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def emit_json(payload: Any) -> None:
+    # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def warn(problems: list[Problem]) -> None:
+    """One unwrapped line a problem on stderr, the form editors and CI annotations read."""
+    for problem in problems:
+        sys.stderr.write(f"{problem}\n")
+
+
+def load_map(path: str) -> CapabilityMap:
+    """Load a map, or print its problems and exit with status 1."""
+    try:
+        cmap = load(path)
+    except MapError as exc:
+        warn(exc.problems)
+        raise typer.Exit(1) from None
+    warn(cmap.warnings())
+    return cmap
+
+
+SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
+                                         "parameter ranges.")]
+
+
+SeedOpt = Annotated[int, typer.Option("--seed", min=0,
+                                      help="Random seed: the same seed gives the same output.")]
+
+
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens, "
+                                              "flops, or loss with a loss law (default: the map's axis).",
+                                              show_default=False)]
+
+
+def check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None:
+    """``--unit`` must name a unit: by default any (loss too, with a loss law), or one of ``allowed``."""
+    from capgraph.kernels.scale import UNITS
+
+    allowed = allowed or UNITS
+    if unit is not None and unit not in allowed:
+        raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint="--unit")
+
+
+def with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | None) -> CapabilityMap:
+    """The map under ``--scenario`` and ``--data-limit``; a bad value is a usage error (exit 2)."""
+    if scenario is None and data_limit is None:
+        return cmap
+    limit = None
+    if data_limit is not None:
+        from capgraph.core.units import parse_scale
+
+        try:
+            limit = parse_scale(data_limit)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--data-limit") from None
+    try:
+        return cmap.scenario(scenario or "baseline", data_limit=limit)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0]), param_hint="--scenario") from None
+    except MapError as exc:
+        warn(exc.problems)
+        raise typer.Exit(1) from None
+
+
+def say(text: str) -> None:
+    """One plain line on stdout: no wrapping, so long column names stay on their line."""
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,246 @@
+"""Commands over evaluation results: fit, backtest, lens, audit, fit-loss."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from capgraph.cli.common import (
+    JsonOpt,
+    MapArg,
+    emit_json,
+    load_map,
+    out,
+    say,
+    warn,
+)
+from capgraph.core.errors import MapError
+
+DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or JSON Lines.",
+                                        show_default=False)]
+
+XOpt = Annotated[str, typer.Option("--x", help="Column of the scale (params, tokens or FLOPs).",
+                                   show_default=False)]
+
+YOpt = Annotated[str, typer.Option("--y", help="Column of the score, in [0, 1].", show_default=False)]
+
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="Keep rows with COLUMN=VALUE (repeatable).", show_default=False)]
+
+CurveOpt = Annotated[str, typer.Option("--curve", help="Curve family: logistic or power_law.")]
+
+FloorOpt = Annotated[float, typer.Option("--floor", help="Fixed floor of a logistic (0.25 for "
+                                         "four-option multiple choice).")]
+
+CeilingOpt = Annotated[str, typer.Option("--ceiling", help="Fixed ceiling of a logistic, or 'free' "
+                                         "to fit it.")]
+
+BootOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap refits for the 90% "
+                                      "intervals (0: none).")]
+
+BootSeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the bootstrap's resampling.")]
+
+
+def fit_loss(
+    data: Annotated[str, typer.Argument(help="A CSV file of training runs.", show_default=False)],
+    params: Annotated[str, typer.Option(help="Column of parameter counts N.", show_default=False)],
+    tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
+    loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
+    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    min_tokens_per_param: Annotated[float, typer.Option(
+        min=0.0, help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
+    from capgraph.evidence import lossfit
+
+    try:
+        runs = lossfit.read_runs(data, params, tokens, loss)
+    except MapError as exc:
+        warn(exc.problems)
+        raise typer.Exit(1) from None
+    kept = int((~lossfit.outliers(runs, min_tokens_per_param)).sum())
+    if kept < 6:
+        sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
+        raise typer.Exit(1)
+    try:
+        result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
+                                  seed=seed)
+    except ValueError as exc:
+        sys.stderr.write(f"{data}: {exc}\n")
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json(result.to_json())
+        return
+    from capgraph.outputs.terminal import loss_fit_summary, loss_fit_table
+
+    out.print(loss_fit_table(result))
+    out.print(loss_fit_summary(result), markup=False)
+    out.print(result.yaml_snippet(), markup=False, end="")
+
+
+def _fit_options(curve: str, floor: float, ceiling: str):
+    from capgraph.evidence.fit import FitOptions
+
+    if ceiling.strip().lower() == "free":
+        top = None
+    else:
+        try:
+            top = float(ceiling)
+        except ValueError:
+            raise typer.BadParameter(f"expected a number or 'free', got {ceiling!r}",
+                                     param_hint="--ceiling") from None
+    try:
+        return FitOptions(curve, floor, top)
+    except ValueError as exc:
+        hint = "--curve" if "unknown curve" in str(exc) else "--floor/--ceiling"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _where(items: list[str] | None) -> dict[str, str]:
+    from capgraph.evidence.data import parse_where
+
+    try:
+        return parse_where(items or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--where") from None
+
+
+def _data_call(path: str, call):
+    """Run ``call()``; data problems print as file:line:col and a failed fit as one line, exit 1."""
+    from capgraph.evidence.fit import FitError
+
+    try:
+        return call()
+    except MapError as exc:
+        warn(exc.problems)
+    except FitError as exc:
+        sys.stderr.write(f"{path}: {exc}\n")
+    raise typer.Exit(1)
+
+
+def fit(
+    data: DataArg, x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",
+    floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0,
+    point: Annotated[bool, typer.Option("--point", help="Write point estimates instead of 90% "
+                                        "ranges in the YAML snippet.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a curve to results; print it as a map's curve: block with 90% bootstrap ranges."""
+    from capgraph.evidence.fitmap import fit_file
+
+    opts = _fit_options(curve, floor, ceiling)
+    conditions = _where(where)
+    result = _data_call(data, lambda: fit_file(data, x, y, opts, where=conditions, n_bootstrap=bootstrap,
+                                               seed=seed))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    sys.stdout.write(result.yaml_snippet(ranges=not point))
+    ranges = (f"90% ranges from {bootstrap} bootstrap refits (seed {seed})" if bootstrap and not point
+              else "point estimates")
+    sys.stdout.write(f"# {y} against {x}: {ranges}; rmse {result.fit.rmse:.4g}, "
+                     f"{result.fit.n_used} rows used, {result.n_skipped} skipped\n")
+
+
+def backtest(
+    data: DataArg, x: XOpt, y: YOpt,
+    cutoff: Annotated[str, typer.Option("--cutoff", help="Train on rows with x at or below this "
+                                        "scale, test on the rest.", show_default=False)],
+    where: WhereOpt = None, curve: CurveOpt = "logistic", floor: FloorOpt = 0.0,
+    ceiling: CeilingOpt = "1",
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Compare the predicted and "
+                                                    "observed crossing of this score.")] = None,
+    bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0, as_json: JsonOpt = False,
+) -> None:
+    """Fit on the small end, predict the large end: error, band coverage, crossing error."""
+    from capgraph.core.units import human, parse_scale
+    from capgraph.evidence.backtest import backtest_table
+    from capgraph.evidence.data import read_table
+
+    opts = _fit_options(curve, floor, ceiling)
+    conditions = _where(where)
+    try:
+        cut = parse_scale(cutoff)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cutoff") from None
+    if threshold is not None and not 0 < threshold < 1:
+        raise typer.BadParameter("must lie strictly between 0 and 1", param_hint="--threshold")
+    result = _data_call(data, lambda: backtest_table(
+        read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
+        n_bootstrap=bootstrap, seed=seed))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    params = ", ".join(f"{k} {v:.4g}" for k, v in result.fit.params.items())
+    say(f"trained on {result.n_train} rows with {x} ≤ {human(cut)}: {result.fit.curve} ({params})")
+    say(f"tested on {result.n_test} rows above: mean absolute error {result.mae:.4f}, "
+         f"{result.coverage:.0%} inside the 90% band")
+    if threshold is not None:
+        err_dec = result.crossing_error_decades
+        predicted = ("never (the fitted curve stays below it)" if result.crossing_predicted is None
+                     else human(result.crossing_predicted))
+        observed = ("not reached in the held-out rows" if result.crossing_observed is None
+                    else human(result.crossing_observed))
+        say(f"crossing {threshold:g}: predicted {predicted}, observed {observed}"
+             + (f", off by {err_dec:+.2f} decades" if err_dec is not None else ""))
+
+
+def lens(
+    data: DataArg, x: XOpt, y: YOpt,
+    length: Annotated[float, typer.Option("--length", help="Answer length L in tokens or steps.",
+                                          show_default=False)],
+    where: WhereOpt = None, curve: CurveOpt = "logistic", as_json: JsonOpt = False,
+) -> None:
+    """The metric mirage: exact-match scores beside their per-step curve score^(1/L)."""
+    from capgraph.core.units import human
+    from capgraph.evidence.data import read_table
+    from capgraph.evidence.mirage import lens_table
+
+    if not length > 0:
+        raise typer.BadParameter("must be positive", param_hint="--length")
+    opts = _fit_options(curve, 0.0, "1")
+    conditions = _where(where)
+    result = _data_call(data, lambda: lens_table(read_table(data), x, y, length, opts, where=conditions))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    rows = ((f"observed ({y})", result.observed), (f"per step ({y}^(1/{length:g}))", result.per_step))
+    width = max(len(label) for label, _ in rows)
+    say(f"{'curve':<{width}}  {'sharpness (decades)':>19}  {'crosses 0.5 at':>14}")
+    for label, view in rows:
+        say(f"{label:<{width}}  {view.sharpness_decades:>19.2f}  {human(view.half_scale):>14}")
+    say(f"the observed curve is {result.sharpness_ratio:.2f}× as sharp as the per-step curve "
+         f"({result.n_used} rows used, {result.n_skipped} skipped; {result.n_zero} with score 0 left "
+         "out of the per-step fit)")
+
+
+def audit(
+    path: MapArg,
+    data: Annotated[str, typer.Option("--data", help="Results with a score column per node.",
+                                      show_default=False)],
+    x: XOpt, where: WhereOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Does the declared decomposition fit? Each capability's rule against the alternatives."""
+    from capgraph.evidence.audit import audit as run_audit
+    from capgraph.evidence.data import read_table
+
+    conditions = _where(where)
+    cmap = load_map(path)
+    result = _data_call(data, lambda: run_audit(cmap, read_table(data), x, where=conditions))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for c in result.capabilities:
+        errors = ", ".join(f"{k} {v:.4f}" for k, v in sorted(c.rmse.items(), key=lambda kv: kv[1]))
+        say(f"{c.name} (declared {c.declared}, {c.n_rows} rows, {c.n_skipped} skipped): best {c.best}, "
+             f"{c.improvement:.4f} lower RMSE than declared; {c.verdict.replace('_', ' ')} "
+             f"than the naive product (mean gap {c.naive_gap:+.3f})")
+        say(f"  RMSE: {errors}")
+        if c.exponents:
+            say("  fitted exponents: " + ", ".join(f"{k} {v:.3g}" for k, v in c.exponents.items()))
+    for name, why in result.skipped.items():
+        say(f"{name}: not audited ({why})")

@@ -1,0 +1,151 @@
+"""Commands that draw: render, plot, report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from capgraph.cli.common import (
+    MapArg,
+    check_unit,
+    err,
+    load_map,
+    out,
+)
+from capgraph.kernels.scale import AXES
+from capgraph.model.capmap import CapabilityMap
+
+OutputOpt = Annotated[str, typer.Option("-o", "--output", help="The file to write; its extension "
+                                        "names the format.", show_default=False)]
+
+
+AtOpt = Annotated[str | None, typer.Option("--at", help="Show values at this scale (e.g. 70B, "
+                                           "1e24), in --unit.", show_default=False)]
+
+
+PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at and of the scales shown: "
+                                             "params, tokens or flops (default: the map's axis).",
+                                             show_default=False)]
+
+
+def _check_at(cmap: CapabilityMap, at: str | None, unit: str | None) -> None:
+    if at is not None:
+        try:
+            cmap.log_axis(at, unit)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--at") from None
+
+
+def _check_names(cmap: CapabilityMap, names: list[str], hint: str) -> None:
+    from capgraph.core.suggest import did_you_mean
+
+    for name in names:
+        if name not in cmap.graph:
+            raise typer.BadParameter(f"the map has no node '{name}'{did_you_mean(name, cmap.graph)}",
+                                     param_hint=hint)
+
+
+def _format(output: str, formats: dict[str, str]) -> str:
+    from pathlib import Path
+
+    suffix = Path(output).suffix.lower()
+    if suffix not in formats:
+        raise typer.BadParameter(f"cannot tell the format from '{output}': end it with "
+                                 + ", ".join(formats), param_hint="-o")
+    return formats[suffix]
+
+
+def _write(output: str, data: bytes) -> None:
+    """Write the whole file or nothing; a file that cannot be written is an input error (exit 1)."""
+    from capgraph.core.files import write_atomic
+
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        err.print(f"capgraph: cannot write {output}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"wrote {output}", markup=False)
+
+
+def _need_graphviz() -> None:
+    """Drawing needs pygraphviz (a dependency, but its wheel may be missing on rare platforms)."""
+    try:
+        import pygraphviz  # noqa: F401
+    except ImportError as exc:
+        err.print(f"capgraph: drawing needs pygraphviz, which failed to import ({exc}); "
+                  "`pip install pygraphviz`, or write .dot and run Graphviz yourself", markup=False)
+        raise typer.Exit(1) from None
+
+
+def render_command(
+    path: MapArg,
+    output: OutputOpt,
+    at: AtOpt = None,
+    unit: PictureUnitOpt = None,
+    focus: Annotated[str | None, typer.Option("--focus", help="Draw only this node and its "
+                                              "neighbourhood.", show_default=False)] = None,
+    depth: Annotated[int | None, typer.Option("--depth", min=0, help="With --focus: how many steps "
+                                              "up and down to draw [default: 1].",
+                                              show_default=False)] = None,
+) -> None:
+    """Draw the map as a graph (.svg, .png, .pdf or .dot), coloured by each node's value."""
+    from capgraph.outputs.render import FORMATS, render
+
+    fmt = _format(output, FORMATS)
+    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    if fmt != "dot":
+        _need_graphviz()
+    if depth is not None and focus is None:
+        raise typer.BadParameter("needs --focus", param_hint="--depth")
+    cmap = load_map(path)
+    _check_at(cmap, at, unit)
+    if focus is not None:
+        _check_names(cmap, [focus], "--focus")
+    _write(output, render(cmap, fmt, at=at, unit=unit, focus=focus, depth=depth))
+
+
+def plot_command(
+    path: MapArg,
+    nodes: Annotated[list[str] | None, typer.Argument(help="Nodes to draw (default: every node with "
+                                                      "a threshold); their inputs are drawn dashed.",
+                                                      show_default=False)] = None,
+    output: OutputOpt = ...,
+    lenses: Annotated[bool, typer.Option("--lenses", help="One node's success probability under the "
+                                         "identity, exact-match and multiple-choice lenses.")] = False,
+    at: AtOpt = None,
+    unit: PictureUnitOpt = None,
+    length: Annotated[float, typer.Option("--length", help="With --lenses: exact-match answer length "
+                                          "L.")] = 10.0,
+    options: Annotated[int, typer.Option("--options", help="With --lenses: multiple-choice options "
+                                         "n.")] = 4,
+) -> None:
+    """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
+    from capgraph.outputs.plot import FORMATS, plot
+
+    fmt = _format(output, FORMATS)
+    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    if lenses:
+        if nodes and len(nodes) > 1:
+            raise typer.BadParameter("--lenses draws one node; name just one", param_hint="NODES")
+        if length <= 0:
+            raise typer.BadParameter(f"must be greater than 0, got {length:g}", param_hint="--length")
+        if options < 2:
+            raise typer.BadParameter(f"must be at least 2, got {options}", param_hint="--options")
+    cmap = load_map(path)
+    _check_at(cmap, at, unit)
+    _check_names(cmap, nodes or [], "NODES")
+    extra = {"length": length, "options": options} if lenses else {}
+    _write(output, plot(cmap, fmt, nodes or None, show_lenses=lenses, at=at, unit=unit, **extra))
+
+
+def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: PictureUnitOpt = None) -> None:
+    """Write one self-contained HTML page: the graph, the curves, the predictions, every node."""
+    from capgraph.outputs.report import report
+
+    _format(output, {".html": "html", ".htm": "html"})
+    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    _need_graphviz()
+    cmap = load_map(path)
+    _check_at(cmap, at, unit)
+    _write(output, report(cmap, at=at, unit=unit).encode("utf-8"))
