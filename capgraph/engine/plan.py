@@ -21,19 +21,22 @@ import scipy.sparse as sp
 
 from capgraph.format.graph import below, map_depth
 from capgraph.format.schema import MapSpec
-from capgraph.kernels import curves, lenses, rules
+from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.lenses import LENSES
+from capgraph.kernels.rules import RULES
 from capgraph.kernels.sampling import Interval, latent, scale_draws, truncated_draws
 
 #: Most nodes in one block: bounds the temporaries of a vectorised step on very large maps.
 BLOCK = 2048
 
-#: Lens kinds and the name of their one parameter.
-_LENS_PARAM = {"exact_match": "length", "multiple_choice": "options", "pass_at": "k"}
+
+class UnknownKind(ValueError):
+    """A map names a curve family, rule or lens that has no engine path (a bug: the schema admits it)."""
 
 
 @dataclass
 class SkillBlock:
-    """All skills with one kind of parametric curve; each parameter is (skills, samples)."""
+    """All skills of one ``"block"`` curve family; each kernel argument is (skills, samples)."""
 
     kind: str
     nodes: np.ndarray
@@ -42,9 +45,12 @@ class SkillBlock:
 
 @dataclass
 class PointsSkill:
+    """One skill of a ``"table"`` family: its observed points, in log10 of scale."""
+
     node: int
     log_xs: np.ndarray
     ys: np.ndarray
+    kind: str = "points"
 
 
 @dataclass
@@ -52,8 +58,8 @@ class RuleBlock:
     """The composites of one level that share a rule.
 
     ``matrix`` (parents × children) holds the weights (normalised for mean and geomean) for the
-    rules that are one matrix product; for ``k_of_n`` and ``min``, ``trials`` lists each parent's
-    children (a k-of-n child once per trial) padded with -1, and ``ks`` the k of each parent.
+    ``"product"`` rules; for ``"padded"`` rules (k_of_n, min), ``trials`` lists each parent's
+    children (once per trial for k_of_n) padded with -1, and ``ks`` each parent's parameter.
     """
 
     rule: str
@@ -125,7 +131,7 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
             kinds.append("capability")
             children.append(tuple(index[c] for c in sorted(cap.requires)))
             thresholds[i] = cap.threshold if cap.threshold is not None else spec.threshold
-            kinked[i] = cap.combine == "min" or any(kinked[c] for c in children[-1])
+            kinked[i] = _rule(cap.combine).kink or any(kinked[c] for c in children[-1])
 
     _compile_skills(spec, names, index, levels[0], samples, seed)
     _compile_rules(spec, names, index, depth, levels)
@@ -133,47 +139,63 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
     return Plan(names, index, kinds, children, thresholds, levels, np.array(kinked, dtype=bool), samples)
 
 
+def _family(kind: str):
+    if kind not in FAMILIES:
+        raise UnknownKind(f"no engine path for curve family {kind!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[kind]
+
+
+def _rule(name: str):
+    if name not in RULES:
+        raise UnknownKind(f"no engine path for rule {name!r}; known: {', '.join(RULES)}")
+    return RULES[name]
+
+
+def _lens(kind: str):
+    if kind not in LENSES:
+        raise UnknownKind(f"no engine path for lens {kind!r}; known: {', '.join(LENSES)}")
+    return LENSES[kind]
+
+
 def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
                     level: Level, samples: int, seed: int) -> None:
-    by_kind: dict[str, list[str]] = {"logistic": [], "power_law": []}
+    # one group per "block" family, in registry order (the order of the copula's latent rows)
+    by_kind: dict[str, list[str]] = {k: [] for k, f in FAMILIES.items() if f.batch == "block"}
     for name in names:
         skill = spec.skills.get(name)
         if skill is None:
             continue
         kind = skill.curve.kind
-        if kind == "points":
-            pts = skill.curve.points
+        family = _family(kind)
+        if family.batch == "table":
+            pts = getattr(skill.curve, kind)
             level.points.append(PointsSkill(index[name], np.log10([p.x for p in pts]),
-                                            np.array([p.y for p in pts], dtype=float)))
-        else:
+                                            np.array([p.y for p in pts], dtype=float), kind))
+        elif family.batch == "block":
             by_kind[kind].append(name)
-    skills = by_kind["logistic"] + by_kind["power_law"]
+        else:
+            raise UnknownKind(f"no engine path for batch {family.batch!r} of curve family {kind!r}")
+    skills = [n for members in by_kind.values() for n in members]
     z = _latent(spec, skills, samples, seed)
     rng = np.random.default_rng([seed, 1])  # independent stream for the non-location parameters
     row = 0
     for kind, members in _blocks(by_kind):
+        family = FAMILIES[kind]
         bodies = [getattr(spec.skills[n].curve, kind) for n in members]
+        columns = {name: [getattr(b, name) for b in bodies] for name in family.names}
         zk = z[row:row + len(members)]
         row += len(members)
-        if kind == "logistic":
-            eps = rng.standard_normal((3, len(members), samples)) if samples > 1 else np.zeros((3, 1, 1))
-            # every draw keeps its floor below its ceiling: a ranged ceiling stays above a fixed
-            # floor, and a ranged floor stays below its own draw's ceiling
-            fixed_floor = np.array([0.0 if isinstance(b.floor, Interval) else b.floor for b in bodies])
-            ceiling = _draw([b.ceiling for b in bodies], eps[0], np.nextafter(fixed_floor, 1)[:, None],
-                            1.0, samples)
-            floor = _draw([b.floor for b in bodies], eps[1], 0.0, np.nextafter(ceiling, 0), samples)
-            params = {
-                "log_midpoint": _draw_scale([b.midpoint for b in bodies], zk, samples),
-                "slope": _draw([b.slope for b in bodies], eps[2], 1e-9, np.inf, samples),
-                "floor": floor, "ceiling": ceiling,
-            }
+        n_eps = len(family.drawn)
+        eps = rng.standard_normal((n_eps, len(members), samples)) if samples > 1 else np.zeros((n_eps, 1, 1))
+        location = family.param(family.location)
+        params = {location.arg: _draw_scale(columns[location.name], zk, samples)}
+        draw = lambda values, e, low, high: _draw(values, e, low, high, samples)  # noqa: E731
+        if family.draw is not None:  # parameters whose bounds depend on each other
+            params.update(family.draw(columns, eps, draw))
         else:
-            eps = rng.standard_normal((len(members), samples)) if samples > 1 else np.zeros((1, 1))
-            params = {
-                "log_scale": _draw_scale([b.scale for b in bodies], zk, samples),
-                "exponent": _draw([b.exponent for b in bodies], eps, 1e-9, np.inf, samples),
-            }
+            for e, name in zip(eps, family.drawn, strict=True):
+                p = family.param(name)
+                params[p.arg] = draw(columns[name], e, *p.draw_bounds)
         level.skills.append(SkillBlock(kind, np.array([index[n] for n in members]), params))
 
 
@@ -220,31 +242,34 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
         cap = spec.capabilities.get(name)
         if cap is not None:
             groups.setdefault((depth[name], cap.combine), []).append(name)
-    for (d, rule), members in _blocks(dict(sorted(groups.items()))):
-        block = RuleBlock(rule, np.array([index[n] for n in members]), np.array([], dtype=int))
-        if rule in ("all", "any", "mean", "geomean"):
+    for (d, name), members in _blocks(dict(sorted(groups.items()))):
+        rule = _rule(name)
+        block = RuleBlock(name, np.array([index[n] for n in members]), np.array([], dtype=int))
+        if rule.batch == "product":
             kids = sorted({index[c] for n in members for c in spec.capabilities[n].requires})
             column = {c: j for j, c in enumerate(kids)}
             rows, cols, weights = [], [], []
             for r, n in enumerate(members):
                 req = spec.capabilities[n].requires
-                total = sum(req.values()) if rule in ("mean", "geomean") else 1.0
+                total = sum(req.values()) if rule.normalised else 1.0
                 for c, w in req.items():
                     rows.append(r)
                     cols.append(column[index[c]])
                     weights.append(w / total)
             block.children = np.array(kids)
             block.matrix = sp.csr_matrix((weights, (rows, cols)), shape=(len(members), len(kids)))
-        else:  # k_of_n (a child once per trial) and min (once)
-            repeat = (lambda c: int(c)) if rule == "k_of_n" else (lambda c: 1)  # noqa: E731
+        elif rule.batch == "padded":  # a child once per trial (k_of_n) or once (min)
+            repeat = (lambda c: int(c)) if rule.per_trial else (lambda c: 1)  # noqa: E731
             per_node = [[index[c] for c, count in sorted(spec.capabilities[n].requires.items())
                          for _ in range(repeat(count))] for n in members]
             trials = np.full((max(map(len, per_node)), len(members)), -1)
             for j, row in enumerate(per_node):
                 trials[:len(row), j] = row
             block.trials = trials
-            if rule == "k_of_n":
-                block.ks = np.array([spec.capabilities[n].k for n in members])
+            if rule.param is not None:
+                block.ks = np.array([getattr(spec.capabilities[n], rule.param) for n in members])
+        else:
+            raise UnknownKind(f"no engine path for batch {rule.batch!r} of rule {name!r}")
         levels[d].rules.append(block)
 
 
@@ -253,9 +278,12 @@ def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], leve
     for i, name in enumerate(names):
         node = spec.skills.get(name) or spec.capabilities[name]
         metric = node.metric
-        if metric is None or metric.kind == "identity":
+        if metric is None:
             continue
-        value = getattr(getattr(metric, metric.kind), _LENS_PARAM[metric.kind])
+        lens = _lens(metric.kind)
+        if lens.param is None:  # identity: nothing to apply
+            continue
+        value = getattr(getattr(metric, metric.kind), lens.param)
         groups.setdefault((depth[name], metric.kind), []).append((i, float(value)))
     for (d, kind), members in sorted(groups.items()):
         levels[d].lenses.append(LensBlock(kind, np.array([m[0] for m in members]),
@@ -284,13 +312,9 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
         for level in plan.levels:
             for block in level.skills:
                 q = {k: v[:, rows, None].astype(dtype, copy=False) for k, v in block.params.items()}
-                if block.kind == "logistic":
-                    out = curves.logistic(x, q["log_midpoint"], q["slope"], q["floor"], q["ceiling"])
-                else:
-                    out = curves.power_law(x, q["log_scale"], q["exponent"])
-                values[block.nodes] = out
+                values[block.nodes] = FAMILIES[block.kind].kernel(x, **q)
             for pts in level.points:
-                values[pts.node] = curves.points(at, pts.log_xs, pts.ys)[None, :]
+                values[pts.node] = FAMILIES[pts.kind].kernel(at, pts.log_xs, pts.ys)[None, :]
             for block in level.rules:
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 out = _apply_rule(block, values)
@@ -298,24 +322,25 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
             for lens in level.lenses:
                 scored = ~np.isin(lens.nodes, unscored)
                 nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)
-                values[nodes] = lenses.apply(lens.kind, values[nodes], **{_LENS_PARAM[lens.kind]: param})
+                kind = LENSES[lens.kind]
+                values[nodes] = kind.kernel(values[nodes], **{kind.param: param})
     return values
 
 
 def _apply_rule(block: RuleBlock, values: np.ndarray) -> np.ndarray:
-    if block.matrix is not None:
+    rule = RULES[block.rule]
+    if rule.batch == "product":
         kids = values[block.children]
         shape = (len(block.nodes), *kids.shape[1:])
         flat = kids.reshape(len(block.children), -1)
         matrix = block.matrix.astype(flat.dtype, copy=False)  # keep float32 passes in float32
-        if block.rule in ("all", "geomean"):  # Π p^w = exp(Σ w log p); flat is a copy, so in place
+        if rule.space == "log":  # Π p^w = exp(Σ w log p); flat is a copy, so in place
             return np.exp(matrix @ np.log(flat, out=flat)).reshape(shape)
-        if block.rule == "any":
+        if rule.space == "log1m":  # 1 − Π (1 − p)^w
             np.negative(flat, out=flat)
             return (1.0 - np.exp(matrix @ np.log1p(flat, out=flat))).reshape(shape)
-        return (matrix @ flat).reshape(shape)  # mean
+        return (matrix @ flat).reshape(shape)  # linear: Σ w p
     gathered = values[np.maximum(block.trials, 0)]  # (T, parents, samples, points)
     pad = (block.trials < 0)[:, :, None, None]
-    if block.rule == "min":
-        return np.where(pad, gathered.dtype.type(1), gathered).min(axis=0)  # 1 never lowers a min
-    return rules.k_of_n_padded(np.where(pad, gathered.dtype.type(0), gathered), block.ks)  # 0 never succeeds
+    # the pad never changes the answer: 1 never lowers a min, 0 never succeeds in k_of_n
+    return rule.padded(np.where(pad, gathered.dtype.type(rule.pad), gathered), block.ks)

@@ -19,20 +19,14 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.special import expit
 
-from capgraph.kernels import curves
+from capgraph.kernels.curves import FAMILIES
 
-CURVES = ("logistic", "power_law")
-LN10 = math.log(10.0)
+#: The fittable curve families (those with fitting hooks), the first the default.
+CURVES = tuple(name for name, family in FAMILIES.items() if family.fit is not None)
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 0
 
-#: Decades a logistic midpoint may lie beyond the data, and a power-law scale likewise.
-_MIDPOINT_REACH = 6.0
-_SCALE_REACH = 10.0
-_SLOPE_BOUNDS = (1e-3, 100.0)
-_EXPONENT_BOUNDS = (1e-3, 20.0)
 #: Relative distance from a bound at which a parameter counts as stuck on it.
 _AT_BOUND = 1e-4
 
@@ -45,7 +39,7 @@ class FitError(ValueError):
 class FitOptions:
     """What to fit: the curve family, a fixed floor, and a fixed ceiling or ``None`` (fit it)."""
 
-    curve: str = "logistic"
+    curve: str = CURVES[0]
     floor: float = 0.0
     ceiling: float | None = 1.0
 
@@ -56,16 +50,26 @@ class FitOptions:
             raise ValueError(f"floor must lie in [0, 1), got {self.floor:g}")
         if self.ceiling is not None and not self.floor < self.ceiling <= 1:
             raise ValueError(f"ceiling must lie in ({self.floor:g}, 1], got {self.ceiling:g}")
-        if self.curve == "power_law" and (self.floor != 0 or self.ceiling != 1):
-            raise ValueError("floor and ceiling apply to logistic curves only: a map's power_law "
-                             "runs from 0 to 1")
+        bounded = [n for n in CURVES if {"floor", "ceiling"} <= set(FAMILIES[n].names)]
+        if self.curve not in bounded and (self.floor != 0 or self.ceiling != 1):
+            raise ValueError(f"floor and ceiling apply to {' or '.join(bounded)} curves only: a map's "
+                             f"{self.curve} runs from 0 to 1")
+
+    @property
+    def family(self):
+        return FAMILIES[self.curve]
+
+    @property
+    def fixed(self) -> dict[str, float]:
+        """The family's parameters held fixed: a logistic's floor, and its ceiling unless fitted."""
+        options = {"floor": self.floor, "ceiling": self.ceiling}
+        return {k: v for k, v in options.items() if v is not None and k in self.family.names}
 
     @property
     def free(self) -> tuple[str, ...]:
         """Names of the fitted parameters, in the order of the internal vector."""
-        if self.curve == "power_law":
-            return ("scale", "exponent")
-        return ("midpoint", "slope") + (("ceiling",) if self.ceiling is None else ())
+        hooks = self.family.fit
+        return hooks.free + tuple(n for n in hooks.optional if n not in self.fixed)
 
     def key(self) -> dict[str, Any]:
         """A JSON-able description, part of a cache key."""
@@ -75,60 +79,31 @@ class FitOptions:
 DEFAULT_OPTIONS = FitOptions()
 
 
-# --- the model, internally: theta = log10 midpoint, slope[, ceiling] | log10 scale, exponent ------
+# --- the model, internally: theta holds the free parameters' kernel arguments (log10 of scales) ---
+
+
+def _args(theta: np.ndarray, opts: FitOptions) -> dict[str, Any]:
+    """Kernel arguments: the free ones from theta, the fixed ones from the options."""
+    fixed, free = opts.fixed, opts.free
+    return {p.arg: theta[free.index(p.name)] if p.name in free
+            else (math.log10(fixed[p.name]) if p.log else fixed[p.name]) for p in opts.family.params}
 
 
 def _model(theta: np.ndarray, log_x: np.ndarray, opts: FitOptions) -> np.ndarray:
-    if opts.curve == "power_law":
-        return curves.power_law(log_x, theta[0], theta[1])
-    ceiling = theta[2] if opts.ceiling is None else opts.ceiling
-    return curves.logistic(log_x, theta[0], theta[1], opts.floor, ceiling)
+    return opts.family.kernel(log_x, **_args(theta, opts))
 
 
 def _jacobian(theta: np.ndarray, log_x: np.ndarray, opts: FitOptions) -> np.ndarray:
-    if opts.curve == "power_law":
-        d = log_x - theta[0]
-        with np.errstate(over="ignore", under="ignore"):
-            u = np.power(10.0, -theta[1] * d)
-            v = np.exp(-u)
-        du = np.stack([u * theta[1] * LN10, -u * d * LN10], axis=1)
-        return -v[:, None] * du
-    ceiling = theta[2] if opts.ceiling is None else opts.ceiling
-    d = log_x - theta[0]
-    s = expit(theta[1] * d)
-    rise = (ceiling - opts.floor) * s * (1 - s)
-    columns = [-rise * theta[1], rise * d]
-    if opts.ceiling is None:
-        columns.append(s)
-    return np.stack(columns, axis=1)
+    return opts.family.fit.jacobian(theta, log_x, opts.fixed)
 
 
 def _bounds(log_x: np.ndarray, opts: FitOptions) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = float(log_x.min()), float(log_x.max())
-    if opts.curve == "power_law":
-        return (np.array([lo - _SCALE_REACH, _EXPONENT_BOUNDS[0]]),
-                np.array([hi + _SCALE_REACH, _EXPONENT_BOUNDS[1]]))
-    lower = [lo - _MIDPOINT_REACH, _SLOPE_BOUNDS[0]]
-    upper = [hi + _MIDPOINT_REACH, _SLOPE_BOUNDS[1]]
-    if opts.ceiling is None:
-        lower.append(opts.floor + 1e-3)
-        upper.append(1.0)
-    return np.array(lower), np.array(upper)
+    return opts.family.fit.bounds(log_x, opts.fixed)
 
 
 def _starts(log_x: np.ndarray, y: np.ndarray, opts: FitOptions) -> list[np.ndarray]:
-    """A grid of starting points across and beyond the data: midpoints × slopes (× ceilings)."""
-    lo, hi = float(log_x.min()), float(log_x.max())
-    width = max(hi - lo, 1e-6)
-    positions = [lo - 0.5 * width, *np.linspace(lo, hi, 5), hi + 0.5 * width]
-    if opts.curve == "power_law":
-        return [np.array([c, a]) for c in positions for a in (0.1, 0.3, 1.0, 3.0)]
-    slopes = (0.3, 1.0, 3.0, 10.0)
-    if opts.ceiling is None:
-        top = float(np.clip(y.max(), opts.floor + 0.05, 1.0))
-        ceilings = sorted({top, 1.0})
-        return [np.array([m, s, c]) for m in positions for s in slopes for c in ceilings]
-    return [np.array([m, s]) for m in positions for s in slopes]
+    """A grid of starting points across and beyond the data (midpoints × slopes (× ceilings))."""
+    return opts.family.fit.starts(log_x, y, opts.fixed)
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -139,7 +114,7 @@ class Fit:
     """A fitted curve: its parameters as a map writes them, and how well it fits."""
 
     curve: str
-    params: dict[str, float]  # logistic: midpoint, slope, floor, ceiling; power_law: scale, exponent
+    params: dict[str, float]  # every parameter of the family, as a map writes it, in its order
     free: tuple[str, ...]
     rmse: float
     n_used: int
@@ -147,19 +122,14 @@ class Fit:
     @property
     def theta(self) -> np.ndarray:
         """The internal parameter vector (log10 of midpoint or scale first)."""
-        p = self.params
-        if self.curve == "power_law":
-            return np.array([math.log10(p["scale"]), p["exponent"]])
-        head = [math.log10(p["midpoint"]), p["slope"]]
-        return np.array(head + ([p["ceiling"]] if "ceiling" in self.free else []))
+        family = FAMILIES[self.curve]
+        args = family.args(self.params)
+        return np.array([args[family.param(name).arg] for name in self.free])
 
     def __call__(self, log_x: np.ndarray | float) -> np.ndarray:
         """The fitted curve's value at log10 scales."""
-        p = self.params
-        if self.curve == "power_law":
-            return curves.power_law(np.asarray(log_x, float), math.log10(p["scale"]), p["exponent"])
-        return curves.logistic(np.asarray(log_x, float), math.log10(p["midpoint"]), p["slope"],
-                               p["floor"], p["ceiling"])
+        family = FAMILIES[self.curve]
+        return family.kernel(np.asarray(log_x, float), **family.args(self.params))
 
     def crossing(self, level: float) -> float | None:
         """log10 of the scale where the curve reaches ``level``; None if it never does."""
@@ -168,9 +138,8 @@ class Fit:
     @property
     def sharpness_decades(self) -> float:
         """Decades from 10% to 90% of the curve's rise (floor to ceiling)."""
-        if self.curve == "power_law":
-            return (math.log10(math.log(10.0)) - math.log10(-math.log(0.9))) / self.params["exponent"]
-        return curves.logistic_sharpness(self.params["slope"])
+        family = FAMILIES[self.curve]
+        return family.sharpness(family.args(self.params))
 
     def curve_json(self) -> dict[str, dict[str, float]]:
         """The fit as a map's ``curve:`` value, ``{"logistic": {"midpoint": ..., ...}}``."""
@@ -178,21 +147,21 @@ class Fit:
 
 
 def _crossing(curve: str, params: Mapping[str, float], level: float) -> float | None:
-    if curve == "power_law":
-        if not 0 < level < 1:
-            return None
-        return math.log10(params["scale"]) - math.log10(-math.log(level)) / params["exponent"]
-    value = curves.logistic_crossing(level, math.log10(params["midpoint"]), params["slope"],
-                                     params["floor"], params["ceiling"])
+    family = FAMILIES[curve]
+    value = family.crossing(level, family.args(params))
     return None if math.isnan(value) else value
 
 
 def _params(theta: np.ndarray, opts: FitOptions) -> dict[str, float]:
-    if opts.curve == "power_law":
-        return {"scale": float(10.0 ** theta[0]), "exponent": float(theta[1])}
-    ceiling = float(theta[2]) if opts.ceiling is None else float(opts.ceiling)
-    return {"midpoint": float(10.0 ** theta[0]), "slope": float(theta[1]),
-            "floor": float(opts.floor), "ceiling": ceiling}
+    """Parameters as a map writes them: 10^theta for the log ones, the fixed ones from the options."""
+    out = {}
+    for p in opts.family.params:
+        if p.name in opts.free:
+            value = theta[opts.free.index(p.name)]
+            out[p.name] = float(10.0 ** value) if p.log else float(value)
+        else:
+            out[p.name] = float(opts.fixed[p.name])
+    return out
 
 
 def min_rows(opts: FitOptions) -> int:
@@ -218,29 +187,20 @@ def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
     if best is None:
         return None, "the optimiser did not converge from any starting point"
     span = upper - lower
+    stuck = opts.family.fit.stuck
     for i, name in enumerate(opts.free):
-        if name == "ceiling":  # a ceiling of 1 is a real answer, not a failure
+        if name not in stuck:  # e.g. a ceiling of 1 is a real answer, not a failure
             continue
         if best[i] - lower[i] < _AT_BOUND * span[i] or upper[i] - best[i] < _AT_BOUND * span[i]:
-            return None, _STUCK[name]
+            return None, stuck[name]
     return best, ""
-
-
-_STUCK = {
-    "midpoint": "the midpoint ran to its bound, far outside the data (the data show no rise "
-                "to place it)",
-    "slope": "the slope ran to its bound (the data do not rise, or rise more sharply than the "
-             "spacing of the points can resolve)",
-    "scale": "the scale ran to its bound, far outside the data",
-    "exponent": "the exponent ran to its bound (the data do not rise)",
-}
 
 
 def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS) -> Fit:
     """Fit a curve to scores ``y`` at log10 scales ``log_x``; raise :class:`FitError` if it fails.
 
     >>> lx = np.linspace(8, 12, 9)
-    >>> f = fit_curve(lx, curves.logistic(lx, 10.0, 1.5))
+    >>> f = fit_curve(lx, FAMILIES['logistic'].kernel(lx, 10.0, 1.5))
     >>> f"{f.params['midpoint']:.4g}", round(f.params['slope'], 4), f.rmse < 1e-8
     ('1e+10', 1.5, True)
     """

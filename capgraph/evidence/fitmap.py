@@ -33,6 +33,7 @@ from capgraph.evidence.fit import (
 from capgraph.format.schema import Curve, FitSpec, MapSpec
 from capgraph.format.source import Document, load_document
 from capgraph.format.validate import validate
+from capgraph.kernels.curves import FAMILIES
 
 
 def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
@@ -84,7 +85,7 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
     """Rebuild a :class:`FitResult` from :meth:`FitResult.to_json`; None if it has the wrong shape."""
     try:
         (curve, params), = value["curve"].items()
-        names = ("scale", "exponent") if curve == "power_law" else ("midpoint", "slope", "floor", "ceiling")
+        names = FAMILIES[curve].names
         if curve != opts.curve or set(params) != set(names) or not set(value["intervals"]) <= set(names):
             return None
         # canonical order, whatever order the cache file kept: hits and misses print the same bytes

@@ -23,6 +23,7 @@ from pydantic import (
     PlainValidator,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -30,11 +31,14 @@ from pydantic_core import PydanticCustomError
 
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_number, parse_scale
+from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.kinds import Lens, Param
+from capgraph.kernels.lenses import LENSES
+from capgraph.kernels.rules import RULES
 from capgraph.kernels.sampling import Interval
 
 #: A map may also write its curves against pretraining loss (needs a loss law).
 CurveAxis = Literal["params", "tokens", "flops", "loss"]
-RULES = ("all", "any", "k_of_n", "mean", "min", "geomean")
 
 #: Where crossings are searched when a map gives no ``scale.range`` (on that axis).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
@@ -193,30 +197,53 @@ def _one_of(model: BaseModel) -> None:
 # --- curves ----------------------------------------------------------------------------------------
 
 
-class Logistic(Strict):
-    """floor + (ceiling − floor) · σ(slope · (log10 x − log10 midpoint))."""
+def _param_field(p: Param) -> tuple[Any, Any]:
+    """The annotation and field of one curve parameter, from its record."""
+    if p.log:
+        kind = ScaleParam
+    elif p.closed and p.bounds == (0.0, 1.0):
+        kind = FractionParam
+    elif not p.closed and p.bounds == (0.0, math.inf):
+        kind = PositiveParam
+    else:
+        raise TypeError(f"no schema type for parameter {p.name} with bounds {p.bounds}")
+    return kind, Field(... if p.default is None else p.default, description=p.description)
 
-    midpoint: ScaleParam = Field(description="Scale at which the curve is halfway from floor to ceiling.")
-    slope: PositiveParam = Field(description="Steepness in logits per decade of scale.")
-    floor: FractionParam = Field(0.0, description="Value far below the midpoint (chance level).")
-    ceiling: FractionParam = Field(1.0, description="Value far above the midpoint.")
 
-    @field_validator("ceiling")
-    @classmethod
-    def _above_floor(cls, ceiling: float | Interval, info: ValidationInfo) -> float | Interval:
-        floor = info.data.get("floor")
-        if floor is not None and median(floor) >= median(ceiling):
+def _above(low: str, high: str):
+    """Validator: parameter ``high`` above parameter ``low`` (compared at their medians)."""
+
+    def check(cls, value: float | Interval, info: ValidationInfo) -> float | Interval:
+        other = info.data.get(low)
+        if other is not None and median(other) >= median(value):
             raise PydanticCustomError(
-                "floor_ceiling", f"floor ({floor}) must be below ceiling ({ceiling})"
+                "floor_ceiling", f"{low} ({other}) must be below {high} ({value})"
             )
-        return ceiling
+        return value
+
+    return field_validator(high)(check)
 
 
-class PowerLaw(Strict):
-    """exp(−(x / scale)^(−exponent)): per-item loss falling as a power law of scale."""
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
 
-    scale: ScaleParam = Field(description="Scale at which the value is exp(−1) ≈ 0.37.")
-    exponent: PositiveParam = Field(description="Power-law exponent of the per-item loss.")
+
+def _family_model(name: str) -> type[Strict]:
+    """The model of one parametric curve family's block, built from its registry record."""
+    family = FAMILIES[name]
+    validators = {f"_{p.name}_above_{p.above}": _above(p.above, p.name) for p in family.params if p.above}
+    return create_model(_camel(name), __base__=Strict, __doc__=family.description,
+                        __validators__=validators, **{p.name: _param_field(p) for p in family.params})
+
+
+#: One model per parametric curve family (``Logistic``, ``PowerLaw``...), from the registry.
+CURVE_MODELS: dict[str, type[Strict]] = {
+    name: _family_model(name) for name, family in FAMILIES.items() if family.batch == "block"
+}
+Logistic = CURVE_MODELS["logistic"]
+PowerLaw = CURVE_MODELS["power_law"]
+#: Families ``fit:`` can fit.
+FITTABLE = tuple(name for name, family in FAMILIES.items() if family.fit is not None)
 
 
 def _points(value: Any) -> Any:
@@ -262,7 +289,7 @@ class FitSpec(Strict):
     where: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Keep only rows whose columns equal these values."
     )
-    curve: Literal["logistic", "power_law"] = Field("logistic", description="Curve family to fit.")
+    curve: Literal[FITTABLE] = Field(FITTABLE[0], description="Curve family to fit.")
     floor: Fraction = Field(0.0, description="Fixed floor of a logistic (chance level).")
     ceiling: Fraction | Literal["free"] = Field(
         1.0, description="Fixed ceiling of a logistic, or free to fit it."
@@ -274,30 +301,24 @@ class FitSpec(Strict):
 
     @model_validator(mode="after")
     def _logistic_only(self) -> FitSpec:
-        if self.curve == "power_law" and (self.floor != 0 or self.ceiling != 1):
-            raise PydanticCustomError("fit_bounds", "floor and ceiling apply to curve: logistic only")
+        with_bounds = [n for n in FITTABLE if {"floor", "ceiling"} <= set(FAMILIES[n].names)]
+        if self.curve not in with_bounds and (self.floor != 0 or self.ceiling != 1):
+            raise PydanticCustomError(
+                "fit_bounds", f"floor and ceiling apply to curve: {' or '.join(with_bounds)} only"
+            )
         if self.ceiling != "free" and self.floor >= self.ceiling:
             raise PydanticCustomError("floor_ceiling", "floor ({floor}) must be below ceiling ({ceiling})",
                                       {"floor": self.floor, "ceiling": self.ceiling})
         return self
 
 
-class Curve(Strict):
+class _Curve(Strict):
     """How a skill's value depends on scale; exactly one key."""
 
-    logistic: Logistic | None = Field(None, description="Logistic in log10 of scale.")
-    power_law: PowerLaw | None = Field(None, description="Per-item loss as a power law.")
-    points: Points | None = Field(
-        None,
-        description="Observed [scale, value] pairs, interpolated monotonically in log10 of scale; "
-        "held at the end values outside them.",
-    )
-    fit: FitSpec | None = Field(None, description="Fitted to a results file when the map loads.")
-
     @model_validator(mode="after")
-    def _exactly_one(self) -> Curve:
+    def _exactly_one(self) -> _Curve:
         _one_of(self)
-        if self.points is not None:
+        if getattr(self, "points", None) is not None:
             xs = [p.x for p in self.points]
             for i in range(1, len(xs)):
                 if xs[i] <= xs[i - 1]:
@@ -312,23 +333,42 @@ class Curve(Strict):
         return _chosen(self)[0]
 
 
+def _curve_field(name: str) -> tuple[Any, Any]:
+    family = FAMILIES[name]
+    body = CURVE_MODELS[name] if family.batch == "block" else Points  # "table": observed pairs
+    return body | None, Field(None, description=family.description)
+
+
+Curve = create_model(
+    "Curve", __base__=_Curve, __doc__=_Curve.__doc__,
+    **{name: _curve_field(name) for name in FAMILIES},
+    fit=(FitSpec | None, Field(None, description="Fitted to a results file when the map loads.")),
+)
+
+
 # --- metric lenses ---------------------------------------------------------------------------------
 
 
-class Identity(Strict):
-    """The success probability itself."""
+def _lens_model(lens: Lens) -> type[Strict]:
+    """The model of one lens's block (``{k: 5}``), built from its registry record."""
+    fields: dict[str, Any] = {}
+    if lens.param is not None:
+        if lens.integer:
+            kind: Any = Annotated[int, Field(ge=lens.low)]
+        elif lens.low == 0:
+            kind = Positive
+        else:
+            raise TypeError(f"no schema type for lens parameter {lens.param} above {lens.low}")
+        fields[lens.param] = (kind, Field(description=lens.param_description))
+    return create_model(_camel(lens.name), __base__=Strict, __doc__=lens.description, **fields)
 
 
-class ExactMatch(Strict):
-    length: Positive = Field(description="Answer length L in tokens or steps: score p^L.")
-
-
-class MultipleChoice(Strict):
-    options: int = Field(ge=2, description="Number of options n: score 1/n + (1 − 1/n)·p.")
-
-
-class PassAt(Strict):
-    k: int = Field(ge=1, description="Attempts k: score 1 − (1 − p)^k.")
+#: One model per lens (``ExactMatch``, ``PassAt``...), from the registry.
+LENS_MODELS: dict[str, type[Strict]] = {name: _lens_model(lens) for name, lens in LENSES.items()}
+Identity = LENS_MODELS["identity"]
+ExactMatch = LENS_MODELS["exact_match"]
+MultipleChoice = LENS_MODELS["multiple_choice"]
+PassAt = LENS_MODELS["pass_at"]
 
 
 def _metric_text(value: Any) -> Any:
@@ -337,16 +377,11 @@ def _metric_text(value: Any) -> Any:
     return value
 
 
-class Metric(Strict):
+class _Metric(Strict):
     """How an ability is scored from its success probability p; exactly one key."""
 
-    identity: Identity | None = Field(None, description="Score p (the default).")
-    exact_match: ExactMatch | None = Field(None, description="All L tokens right: p^L.")
-    multiple_choice: MultipleChoice | None = Field(None, description="Guessing floor 1/n.")
-    pass_at: PassAt | None = Field(None, description="Any of k attempts right.")
-
     @model_validator(mode="after")
-    def _exactly_one(self) -> Metric:
+    def _exactly_one(self) -> _Metric:
         _one_of(self)
         return self
 
@@ -354,6 +389,12 @@ class Metric(Strict):
     def kind(self) -> str:
         return _chosen(self)[0]
 
+
+Metric = create_model(
+    "Metric", __base__=_Metric, __doc__=_Metric.__doc__,
+    **{name: (model | None, Field(None, description=LENSES[name].description))
+       for name, model in LENS_MODELS.items()},
+)
 
 MetricField = Annotated[
     Metric,
@@ -365,10 +406,8 @@ MetricField = Annotated[
                 {
                     "type": "object",
                     "properties": {
-                        "identity": {"type": "object"},
-                        "exact_match": ExactMatch.model_json_schema(),
-                        "multiple_choice": MultipleChoice.model_json_schema(),
-                        "pass_at": PassAt.model_json_schema(),
+                        name: model.model_json_schema() if model.model_fields else {"type": "object"}
+                        for name, model in LENS_MODELS.items()
                     },
                     "additionalProperties": False,
                     "minProperties": 1,
@@ -433,6 +472,10 @@ Requires = Annotated[
 ]
 
 
+#: The rules whose parameter is a capability's ``k``.
+_WITH_K = " or ".join(name for name, rule in RULES.items() if rule.param == "k")
+
+
 class Capability(Strict):
     """A composite ability: its children combined by a rule, then scored by a metric."""
 
@@ -441,10 +484,8 @@ class Capability(Strict):
         description="Children (skills or capabilities) with a count or weight each, or a plain "
         "list (count 1 each)."
     )
-    combine: Literal["all", "any", "k_of_n", "mean", "min", "geomean"] = Field(
-        "all", description="Composition rule over the children."
-    )
-    k: int | None = Field(None, ge=1, description="With combine: k_of_n, how many must succeed.")
+    combine: Literal[tuple(RULES)] = Field("all", description="Composition rule over the children.")
+    k: int | None = Field(None, ge=1, description=f"With combine: {_WITH_K}, how many must succeed.")
     metric: MetricField | None = Field(None, description="Scoring lens; default identity.")
     threshold: Threshold | None = Field(None, description="Usable at this value; default: the map's.")
     correlation: Fraction | None = Field(
@@ -464,9 +505,10 @@ class Capability(Strict):
     @classmethod
     def _k_fits(cls, k: int | None, info: ValidationInfo) -> int | None:
         combine, requires = info.data.get("combine"), info.data.get("requires")
-        if k is not None and combine != "k_of_n":
-            raise PydanticCustomError("k_unused", "k applies only to combine: k_of_n")
-        if k is not None and requires:
+        rule = RULES.get(combine)
+        if k is not None and rule is not None and rule.param != "k":
+            raise PydanticCustomError("k_unused", f"k applies only to combine: {_WITH_K}")
+        if k is not None and requires and rule is not None and rule.per_trial:
             counts = list(requires.values())
             if any(c != int(c) for c in counts):
                 raise PydanticCustomError(
@@ -481,8 +523,8 @@ class Capability(Strict):
 
     @model_validator(mode="after")
     def _k_given(self) -> Capability:
-        if self.combine == "k_of_n" and self.k is None:
-            raise PydanticCustomError("k_missing", "combine: k_of_n needs a key k")
+        if RULES[self.combine].param == "k" and self.k is None:
+            raise PydanticCustomError("k_missing", f"combine: {self.combine} needs a key k")
         return self
 
 

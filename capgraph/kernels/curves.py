@@ -7,12 +7,20 @@ block of skills at once: parameters shaped ``(skills, samples, 1)`` and ``log_x`
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from scipy.special import expit
+
+from capgraph.kernels.kinds import ABOVE_ZERO, CurveFamily, Draw, FitHooks, Param, Registry
+from capgraph.kernels.sampling import Interval
 
 ArrayLike = np.ndarray | float
 
 LN9 = float(np.log(9.0))
+LN10 = math.log(10.0)
 
 
 def logistic(log_x: ArrayLike, log_midpoint: ArrayLike, slope: ArrayLike,
@@ -70,3 +78,150 @@ def logistic_crossing(level: float, log_midpoint: float, slope: float,
 def logistic_sharpness(slope: float) -> float:
     """Decades from 10% to 90% of a logistic's rise: 2·ln 9 / slope."""
     return 2 * LN9 / slope
+
+
+def power_law_crossing(level: float, log_scale: float, exponent: float) -> float:
+    """log10 of the scale where a power law reaches ``level`` (closed form; nan if it never does).
+
+    >>> power_law_crossing(math.exp(-1), 9.0, 0.5)
+    9.0
+    """
+    if not 0 < level < 1:
+        return float("nan")
+    return log_scale - math.log10(-math.log(level)) / exponent
+
+
+def power_law_sharpness(exponent: float) -> float:
+    """Decades from 10% to 90% of a power law's rise: log10(ln 10 / −ln 0.9) / exponent."""
+    return (math.log10(math.log(10.0)) - math.log10(-math.log(0.9))) / exponent
+
+
+# --- fitting hooks: theta is the fitted kernel arguments, log10 of a midpoint or scale first --------
+
+#: Decades a logistic midpoint may lie beyond the data, and a power-law scale likewise.
+_MIDPOINT_REACH = 6.0
+_SCALE_REACH = 10.0
+_SLOPE_BOUNDS = (1e-3, 100.0)
+_EXPONENT_BOUNDS = (1e-3, 20.0)
+
+
+def _positions(log_x: np.ndarray) -> list[float]:
+    """Starting locations across and beyond the data."""
+    lo, hi = float(log_x.min()), float(log_x.max())
+    width = max(hi - lo, 1e-6)
+    return [lo - 0.5 * width, *np.linspace(lo, hi, 5), hi + 0.5 * width]
+
+
+def _logistic_bounds(log_x: np.ndarray, fixed: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = float(log_x.min()), float(log_x.max())
+    lower = [lo - _MIDPOINT_REACH, _SLOPE_BOUNDS[0]]
+    upper = [hi + _MIDPOINT_REACH, _SLOPE_BOUNDS[1]]
+    if "ceiling" not in fixed:
+        lower.append(fixed["floor"] + 1e-3)
+        upper.append(1.0)
+    return np.array(lower), np.array(upper)
+
+
+def _logistic_starts(log_x: np.ndarray, y: np.ndarray, fixed: Mapping[str, float]) -> list[np.ndarray]:
+    positions, slopes = _positions(log_x), (0.3, 1.0, 3.0, 10.0)
+    if "ceiling" not in fixed:
+        top = float(np.clip(y.max(), fixed["floor"] + 0.05, 1.0))
+        ceilings = sorted({top, 1.0})
+        return [np.array([m, s, c]) for m in positions for s in slopes for c in ceilings]
+    return [np.array([m, s]) for m in positions for s in slopes]
+
+
+def _logistic_jacobian(theta: np.ndarray, log_x: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
+    ceiling = fixed["ceiling"] if "ceiling" in fixed else theta[2]
+    d = log_x - theta[0]
+    s = expit(theta[1] * d)
+    rise = (ceiling - fixed["floor"]) * s * (1 - s)
+    columns = [-rise * theta[1], rise * d]
+    if "ceiling" not in fixed:
+        columns.append(s)
+    return np.stack(columns, axis=1)
+
+
+def _power_law_bounds(log_x: np.ndarray, fixed: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = float(log_x.min()), float(log_x.max())
+    return (np.array([lo - _SCALE_REACH, _EXPONENT_BOUNDS[0]]),
+            np.array([hi + _SCALE_REACH, _EXPONENT_BOUNDS[1]]))
+
+
+def _power_law_starts(log_x: np.ndarray, y: np.ndarray, fixed: Mapping[str, float]) -> list[np.ndarray]:
+    return [np.array([c, a]) for c in _positions(log_x) for a in (0.1, 0.3, 1.0, 3.0)]
+
+
+def _power_law_jacobian(theta: np.ndarray, log_x: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
+    d = log_x - theta[0]
+    with np.errstate(over="ignore", under="ignore"):
+        u = np.power(10.0, -theta[1] * d)
+        v = np.exp(-u)
+    du = np.stack([u * theta[1] * LN10, -u * d * LN10], axis=1)
+    return -v[:, None] * du
+
+
+def _draw_logistic(columns: Mapping[str, list[Any]], eps: np.ndarray, draw: Draw) -> dict[str, np.ndarray]:
+    """Every draw keeps its floor below its ceiling: a ranged ceiling stays above a fixed floor,
+    and a ranged floor stays below its own draw's ceiling."""
+    fixed_floor = np.array([0.0 if isinstance(f, Interval) else f for f in columns["floor"]])
+    ceiling = draw(columns["ceiling"], eps[0], np.nextafter(fixed_floor, 1)[:, None], 1.0)
+    floor = draw(columns["floor"], eps[1], 0.0, np.nextafter(ceiling, 0))
+    slope = draw(columns["slope"], eps[2], ABOVE_ZERO, np.inf)
+    return {"slope": slope, "floor": floor, "ceiling": ceiling}
+
+
+# --- the registry: one record per family ----------------------------------------------------------
+
+FAMILIES: Registry[CurveFamily] = Registry("curve family", {
+    "logistic": CurveFamily(
+        "logistic", "floor + (ceiling − floor) · σ(slope · (log10 x − log10 midpoint)).",
+        logistic, "block",
+        params=(
+            Param("midpoint", "Scale at which the curve is halfway from floor to ceiling.", log=True),
+            Param("slope", "Steepness in logits per decade of scale."),
+            Param("floor", "Value far below the midpoint (chance level).", (0.0, 1.0), closed=True,
+                  default=0.0),
+            Param("ceiling", "Value far above the midpoint.", (0.0, 1.0), closed=True, default=1.0,
+                  above="floor"),
+        ),
+        location="midpoint",
+        crossing=lambda level, a: logistic_crossing(level, a["log_midpoint"], a["slope"], a["floor"],
+                                                    a["ceiling"]),
+        sharpness=lambda a: logistic_sharpness(a["slope"]),
+        fit=FitHooks(
+            ("midpoint", "slope"), _logistic_bounds, _logistic_starts, _logistic_jacobian,
+            stuck={
+                "midpoint": "the midpoint ran to its bound, far outside the data (the data show no "
+                            "rise to place it)",
+                "slope": "the slope ran to its bound (the data do not rise, or rise more sharply than "
+                         "the spacing of the points can resolve)",
+            },
+            optional=("ceiling",),
+        ),
+        drawn=("ceiling", "floor", "slope"), draw=_draw_logistic,
+    ),
+    "power_law": CurveFamily(
+        "power_law", "exp(−(x / scale)^(−exponent)): per-item loss falling as a power law of scale.",
+        power_law, "block",
+        params=(
+            Param("scale", "Scale at which the value is exp(−1) ≈ 0.37.", log=True),
+            Param("exponent", "Power-law exponent of the per-item loss."),
+        ),
+        location="scale",
+        crossing=lambda level, a: power_law_crossing(level, a["log_scale"], a["exponent"]),
+        sharpness=lambda a: power_law_sharpness(a["exponent"]),
+        fit=FitHooks(
+            ("scale", "exponent"), _power_law_bounds, _power_law_starts, _power_law_jacobian,
+            stuck={"scale": "the scale ran to its bound, far outside the data",
+                   "exponent": "the exponent ran to its bound (the data do not rise)"},
+        ),
+        drawn=("exponent",),
+    ),
+    "points": CurveFamily(
+        "points", "Observed [scale, value] pairs, interpolated monotonically in log10 of scale; "
+        "held at the end values outside them.",
+        points, "table",
+        label=lambda pts: f"{len(pts)} points",
+    ),
+})

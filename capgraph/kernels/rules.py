@@ -6,9 +6,11 @@ or weights, and returns an array of that shape. Nothing here knows about graphs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+from capgraph.kernels.kinds import Registry, Rule
 
 Values = Sequence[np.ndarray]
 Weights = Sequence[float]
@@ -95,20 +97,32 @@ def geomean(values: Values, weights: Weights) -> np.ndarray:
     return all_of(values, [w / total for w in weights])
 
 
-RULES: dict[str, Callable[..., np.ndarray]] = {
-    "all": all_of,
-    "any": any_of,
-    "k_of_n": k_of_n,
-    "mean": mean,
-    "min": minimum,
-    "geomean": geomean,
-}
+def min_padded(trials: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
+    """:func:`minimum` for many nodes at once over children padded with 1 (which never lowers a min)."""
+    return trials.min(axis=0)
+
+
+RULES: Registry[Rule] = Registry("composition rule", {
+    "all": Rule("all", "Every child must succeed; a count c is a chain of c independent steps.",
+                all_of, "product", space="log", label="all of"),
+    "any": Rule("any", "Any one attempt suffices.", any_of, "product", space="log1m", label="any of"),
+    "k_of_n": Rule("k_of_n", "At least k successes, child i counting as c_i independent trials.",
+                   k_of_n, "padded", pad=0.0, per_trial=True, padded=k_of_n_padded, param="k",
+                   label="{k} of {n:g}"),
+    "mean": Rule("mean", "Weighted arithmetic mean: a benchmark average.", mean, "product",
+                 space="linear", normalised=True),
+    "min": Rule("min", "The weakest child decides.", minimum, "padded", pad=1.0, padded=min_padded,
+                kink=True),
+    "geomean": Rule("geomean", "Weighted geometric mean.", geomean, "product", space="log",
+                    normalised=True),
+})
 
 
 def combine(rule: str, values: Values, weights: Weights, k: int | None = None) -> np.ndarray:
     """Apply the named rule; ``k`` only for ``k_of_n`` (where it is required)."""
-    if rule == "k_of_n":
-        if k is None:
-            raise ValueError("k_of_n needs k")
-        return k_of_n(values, weights, int(k))
-    return RULES[rule](values, weights)
+    record = RULES[rule]
+    if record.param is None:
+        return record.kernel(values, weights)
+    if k is None:
+        raise ValueError(f"{rule} needs {record.param}")
+    return record.kernel(values, weights, int(k))

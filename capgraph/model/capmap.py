@@ -37,6 +37,7 @@ from capgraph.format.scenarios import BASELINE, merged_document
 from capgraph.format.schema import MapSpec, field_names
 from capgraph.format.source import Document, load_document, parse_document
 from capgraph.format.validate import validate
+from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.sampling import Interval
 from capgraph.kernels.scale import UNITS, ScalePoint
 from capgraph.model.compare import compare
@@ -157,7 +158,7 @@ class CapabilityMap:
         """Whether any curve parameter is a range (so Monte Carlo has something to sample)."""
         for skill in self.spec.skills.values():
             body = getattr(skill.curve, skill.curve.kind)
-            if skill.curve.kind != "points" and any(
+            if FAMILIES[skill.curve.kind].batch == "block" and any(
                 isinstance(getattr(body, f), Interval) for f in field_names(type(body))
             ):
                 return True
@@ -179,9 +180,10 @@ class CapabilityMap:
         out = []
         lo, hi = self.axis_bounds
         for name, skill in self.spec.skills.items():
-            points = skill.curve.points
+            kind = skill.curve.kind
+            points = getattr(skill.curve, kind) if FAMILIES[kind].batch == "table" else None
             if points and (lo < points[0].x or hi > points[-1].x):
-                loc = ("skills", name, "curve", "points")
+                loc = ("skills", name, "curve", kind)
                 message = (f"'{name}' extrapolates: its points cover {points[0].x:g}–{points[-1].x:g} "
                            f"but the range is {lo:g}–{hi:g}; the value is held flat outside them")
                 out.append(self._problem(loc, message))

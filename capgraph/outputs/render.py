@@ -27,6 +27,9 @@ import numpy as np
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
 from capgraph.format.graph import depth as node_depth
+from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.lenses import LENSES
+from capgraph.kernels.rules import RULES
 from capgraph.kernels.scale import AXES
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
@@ -157,18 +160,14 @@ def summary(cmap: CapabilityMap, name: str) -> str:
     node = cmap.node(name)
     if name in cmap.spec.skills:
         kind = node.curve.kind
-        text = f"{len(node.curve.points)} points" if kind == "points" else kind.replace("_", " ")
-    elif node.combine == "k_of_n":
-        text = f"{node.k} of {sum(node.requires.values()):g}"
+        text = FAMILIES[kind].summary(getattr(node.curve, kind))
     else:
-        text = {"all": "all of", "any": "any of"}.get(node.combine, node.combine)
+        rule = RULES[node.combine]
+        text = rule.summary(getattr(node, rule.param) if rule.param else None, sum(node.requires.values()))
     metric = node.metric
     if metric is not None and metric.kind != "identity":
-        args = getattr(metric, metric.kind)
-        lens = {"exact_match": lambda: f"exact match L={args.length:g}",
-                "multiple_choice": lambda: f"multiple choice n={args.options}",
-                "pass_at": lambda: f"pass@{args.k}"}[metric.kind]()
-        text += f" · {lens}"
+        lens = LENSES[metric.kind]
+        text += f" · {lens.summary(getattr(getattr(metric, metric.kind), lens.param or '', None))}"
     return text
 
 

@@ -15,6 +15,7 @@ import re
 from capgraph import __version__
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
+from capgraph.kernels.curves import FAMILIES
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs.plot import curves_figure, save
 from capgraph.outputs.render import default_at, draw, log_at_axis, scale_text, summary, to_dot
@@ -105,11 +106,12 @@ def _definition(cmap: CapabilityMap, name: str, p: Prediction | None, value: flo
     rows = [("kind", _e(kind)), ("rule" if kind == "capability" else "curve", _e(summary(cmap, name)))]
     if kind == "skill":
         body = getattr(node.curve, node.curve.kind)
-        if node.curve.kind == "points":
+        if FAMILIES[node.curve.kind].batch == "table":  # observed points
             pts = ", ".join(f"[{human(q.x)}, {q.y:g}]" for q in body)
-            rows.append(("points", _e(pts)))
+            rows.append((node.curve.kind, _e(pts)))
         else:
-            args = ", ".join(f"{k} = {param_text(k, getattr(body, k))}" for k in type(body).model_fields)
+            names = FAMILIES[node.curve.kind].names
+            args = ", ".join(f"{k} = {param_text(k, getattr(body, k))}" for k in names)
             rows.append(("parameters", _e(args)))
     else:
         parts = []

@@ -17,6 +17,8 @@ from rich.tree import Tree
 
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
+from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.rules import RULES
 from capgraph.kernels.sampling import Interval
 from capgraph.model.capmap import CapabilityMap, Snapshot
 
@@ -155,14 +157,14 @@ def describe(cmap: CapabilityMap, name: str) -> str:
     if name in cmap.spec.skills:
         kind = node.curve.kind
         body = getattr(node.curve, kind)
-        if kind == "points":
-            parts.append(f"points ({len(body)})")
+        if FAMILIES[kind].batch == "table":  # observed points
+            parts.append(f"{kind} ({len(body)})")
         else:
-            args = ", ".join(f"{k}={param_text(k, getattr(body, k))}" for k in type(body).model_fields)
+            args = ", ".join(f"{k}={param_text(k, getattr(body, k))}" for k in FAMILIES[kind].names)
             parts.append(f"{kind}({args})")
     else:
-        rule = node.combine + (f" k={node.k}" if node.k else "")
-        parts.append(rule)
+        param = RULES[node.combine].param
+        parts.append(node.combine + (f" {param}={getattr(node, param)}" if param else ""))
     if node.metric and node.metric.kind != "identity":
         lens = node.metric.kind
         args = ", ".join(f"{k}={v:g}" for k, v in getattr(node.metric, lens).model_dump().items())
@@ -173,9 +175,13 @@ def describe(cmap: CapabilityMap, name: str) -> str:
     return " · ".join(parts)
 
 
+#: Curve parameters that are scales (written and shown as 70B, 1.4T), from the registry.
+_SCALE_PARAMS = {p.name for family in FAMILIES.values() for p in family.params if p.log}
+
+
 def param_text(key: str, value: float | Interval) -> str:
     """A curve parameter for people: ``10B``, ``1.5``, or a range ``3B to 30B``."""
-    fmt = human if key in ("midpoint", "scale") else (lambda v: f"{v:g}")
+    fmt = human if key in _SCALE_PARAMS else (lambda v: f"{v:g}")
     if isinstance(value, Interval):
         return f"{fmt(value.p5)} to {fmt(value.p95)}"
     return fmt(value)

@@ -23,6 +23,7 @@ import numpy as np
 
 from capgraph.engine.plan import Plan
 from capgraph.format.schema import LOSS_PRESETS, ScaleSpec
+from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.scale import LOG6, UNITS, Conversions, FixedRatio, ScalePoint
 
 
@@ -172,7 +173,8 @@ def law_of(spec) -> LossLaw | None:
 def mirror_params(kind: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A curve's parameters for the coordinate −log10 loss (so value rises as loss falls)."""
     q = dict(params)
-    key = {"logistic": "log_midpoint", "power_law": "log_scale"}[kind]
+    family = FAMILIES[kind]
+    key = family.param(family.location).arg
     q[key] = -q[key]
     return q
 
