@@ -21,9 +21,8 @@ def only(path):
     return found[0]
 
 
-@pytest.mark.parametrize(
-    "text, line, token, fragment",
-    [
+#: Bad maps with one problem each: (text, line, token it points at, fragment of the message).
+LOCATED = [
         # YAML syntax: an unclosed flow mapping
         ("skills:\n  s: {curve: {logistic: {midpoint: 1e10, slope: 1}}\n", 3, "", "YAML syntax"),
         # unknown key with a near miss
@@ -73,8 +72,10 @@ def only(path):
          "unknown key 'f1'"),
         # a map that is not a mapping
         ("- just\n- a list\n", 1, "-", "a map must be a mapping"),
-    ],
-)
+]
+
+
+@pytest.mark.parametrize("text, line, token, fragment", LOCATED)
 def test_located_problem(write_map, text, line, token, fragment):
     """``token`` is the text the problem must point at: its first occurrence on ``line``."""
     got_line, got_col, message = only(write_map(text))

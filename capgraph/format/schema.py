@@ -47,8 +47,39 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "flops": (1e18, 1e30),
 }
 
-_NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*[KMBTkmbt]?\s*$"
-_NUMBER_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _NUMBER_TEXT}]}
+# --- JSON Schema of numbers: as strict as check wherever a pattern or a bound can say it ----------
+#
+# YAML 1.1 reads 1e10 as text, and a scale may carry a suffix (7B), so where check accepts text the
+# schema accepts text too, but only text that can be valid there: a suffix only on scales, and for
+# values in (0, 1) or [0, 1] only decimals in range (or an exponent form such as 5e-1).
+
+_MANTISSA = r"(\d+\.?\d*|\.\d+)"
+_NONZERO = r"(?=[^eE\s]*[1-9])"  # some digit of the mantissa is not 0: the number is not zero
+_TEXT = {  # (the number without spaces, what may follow it after optional spaces)
+    "number": (rf"[+-]?{_MANTISSA}([eE][+-]?\d+)?", "[KMBTkmbt]?"),
+    "scale": (rf"\+?{_NONZERO}{_MANTISSA}([eE][+-]?\d+)?", "[KMBTkmbt]?"),
+    "positive": (rf"\+?{_NONZERO}{_MANTISSA}([eE][+-]?\d+)?", ""),
+    "unit": (rf"\+?(0+(\.\d*)?|0*\.\d+|0*1(\.0*)?|{_MANTISSA}[eE]-\d+)", ""),
+    "open_unit": (rf"\+?(0*\.\d*[1-9]\d*|{_MANTISSA}[eE]-\d+)", ""),
+}
+_BOUNDS = {  # JSON Schema bounds of the number form
+    "number": {},
+    "scale": {"exclusiveMinimum": 0},
+    "positive": {"exclusiveMinimum": 0},
+    "unit": {"minimum": 0, "maximum": 1},
+    "open_unit": {"exclusiveMinimum": 0, "exclusiveMaximum": 1},
+}
+
+
+def number_schema(kind: str, **bounds: float) -> dict[str, Any]:
+    """A number of one ``kind`` (``_TEXT``), as a JSON number or as text; ``bounds`` tighten it."""
+    core, suffix = _TEXT[kind]
+    tail = rf"\s*{suffix}\s*$" if suffix else r"\s*$"
+    return {"anyOf": [{"type": "number", **_BOUNDS[kind], **bounds},
+                      {"type": "string", "pattern": rf"^\s*{core}{tail}"}]}
+
+
+_NUMBER_SCHEMA = number_schema("number")
 
 
 def _wrap(parse):
@@ -121,11 +152,15 @@ def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.i
     return validate
 
 
-def _param_schema(base: dict[str, Any]) -> dict[str, Any]:
+def _param_schema(kind: str) -> dict[str, Any]:
+    """A curve parameter: a number of ``kind``, ``"A to B"`` with such ends, or ``{p5: A, p95: B}``."""
+    base = number_schema(kind)
+    core, suffix = _TEXT[kind]
+    end = f"{core}{suffix}"  # interval ends are single words: no space before a suffix
     return {
         "anyOf": [
             *base["anyOf"],
-            {"type": "string", "pattern": r"^\s*\S+\s+to\s+\S+\s*$"},
+            {"type": "string", "pattern": rf"^\s*{end}\s+to\s+{end}\s*$"},
             {"type": "object", "properties": {"p5": base, "p95": base}, "required": ["p5", "p95"],
              "additionalProperties": False},
         ]
@@ -133,10 +168,10 @@ def _param_schema(base: dict[str, Any]) -> dict[str, Any]:
 
 
 Number = Annotated[float, BeforeValidator(_wrap(parse_number)), WithJsonSchema(_NUMBER_SCHEMA)]
-Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(_NUMBER_SCHEMA)]
-Positive = Annotated[Number, AfterValidator(_positive)]
-Fraction = Annotated[Number, AfterValidator(_unit_interval)]
-Threshold = Annotated[Number, AfterValidator(_open_unit)]
+Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(number_schema("scale"))]
+Positive = Annotated[Number, AfterValidator(_positive), WithJsonSchema(number_schema("scale"))]
+Fraction = Annotated[Number, AfterValidator(_unit_interval), WithJsonSchema(number_schema("unit"))]
+Threshold = Annotated[Number, AfterValidator(_open_unit), WithJsonSchema(number_schema("open_unit"))]
 
 def _dump_param(value: float | Interval) -> float | dict[str, float]:
     """JSON form of a parameter, which reads back as the same value: a number or {p5, p95}."""
@@ -148,15 +183,15 @@ _PARAM_JSON = PlainSerializer(_dump_param, when_used="json")
 # Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}).
 ScaleParam = Annotated[
     float | Interval, PlainValidator(_param(parse_scale, None, log=True)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+    WithJsonSchema(_param_schema("scale")), _PARAM_JSON,
 ]
 PositiveParam = Annotated[
     float | Interval, PlainValidator(_param(parse_number, _positive, log=False)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+    WithJsonSchema(_param_schema("positive")), _PARAM_JSON,
 ]
 FractionParam = Annotated[
     float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False, below=1.0)),
-    WithJsonSchema(_param_schema(_NUMBER_SCHEMA)), _PARAM_JSON,
+    WithJsonSchema(_param_schema("unit")), _PARAM_JSON,
 ]
 
 
@@ -273,15 +308,25 @@ Points = Annotated[
         {
             "type": "array",
             "minItems": 2,
-            "items": {"type": "array", "prefixItems": [_NUMBER_SCHEMA, _NUMBER_SCHEMA],
+            "items": {"type": "array", "prefixItems": [number_schema("scale"), number_schema("unit")],
                       "minItems": 2, "maxItems": 2},
         }
     ),
 ]
 
 
+def _bounded_fits() -> tuple[str, ...]:
+    """Fittable families with a floor and a ceiling (the options ``fit:`` may fix)."""
+    return tuple(n for n in FITTABLE if {"floor", "ceiling"} <= set(FAMILIES[n].names))
+
+
 class FitSpec(Strict):
     """A curve fitted to evaluation results when the map loads (see :mod:`capgraph.evidence.fitmap`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
+        "if": {"properties": {"curve": {"not": {"enum": list(_bounded_fits())}}}, "required": ["curve"]},
+        "then": {"properties": {"floor": {"const": 0}, "ceiling": {"const": 1}}},
+    })
 
     data: str = Field(description="CSV or JSON Lines file of results, relative to the map file.")
     x: str = Field(description="Column holding the scale (on the map's axis).")
@@ -301,7 +346,7 @@ class FitSpec(Strict):
 
     @model_validator(mode="after")
     def _logistic_only(self) -> FitSpec:
-        with_bounds = [n for n in FITTABLE if {"floor", "ceiling"} <= set(FAMILIES[n].names)]
+        with_bounds = _bounded_fits()
         if self.curve not in with_bounds and (self.floor != 0 or self.ceiling != 1):
             raise PydanticCustomError(
                 "fit_bounds", f"floor and ceiling apply to curve: {' or '.join(with_bounds)} only"
@@ -314,6 +359,9 @@ class FitSpec(Strict):
 
 class _Curve(Strict):
     """How a skill's value depends on scale; exactly one key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     @model_validator(mode="after")
     def _exactly_one(self) -> _Curve:
@@ -464,8 +512,8 @@ Requires = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "object", "additionalProperties": _NUMBER_SCHEMA, "minProperties": 1},
-                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                {"type": "object", "additionalProperties": number_schema("positive"), "minProperties": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
             ]
         }
     ),
@@ -476,8 +524,25 @@ Requires = Annotated[
 _WITH_K = " or ".join(name for name, rule in RULES.items() if rule.param == "k")
 
 
+def _k_schema() -> dict[str, Any]:
+    """k only with the rules that take it, and then required, with whole counts for per-trial rules."""
+    with_k = [name for name, rule in RULES.items() if rule.param == "k"]
+    per_trial = [name for name, rule in RULES.items() if rule.per_trial]
+    whole = {"anyOf": [{"type": "integer", "exclusiveMinimum": 0},
+                       {"type": "string", "pattern": r"^\s*\+?0*[1-9]\d*(\.0*)?\s*$"}]}
+    return {"allOf": [
+        {"if": {"properties": {"combine": {"enum": with_k}}, "required": ["combine"]},
+         "then": {"required": ["k"]}, "else": {"not": {"required": ["k"]}}},
+        {"if": {"properties": {"combine": {"enum": per_trial}}, "required": ["combine"]},
+         "then": {"properties": {"requires": {"anyOf": [
+             {"type": "object", "additionalProperties": whole}, {"type": "array"}]}}}},
+    ]}
+
+
 class Capability(Strict):
     """A composite ability: its children combined by a rule, then scored by a metric."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_k_schema())
 
     description: str | None = Field(None, description="Free text, shown by show and in reports.")
     requires: Requires = Field(
@@ -556,6 +621,8 @@ Preset = Literal["hoffmann2022", "besiroglu2024"]
 class AllocationSpec(Strict):
     """How a compute budget splits into parameters and tokens; at least one key."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
     tokens_per_param: Positive | None = Field(
         None, description="A fixed ratio r: tokens = r·params (with loss_law, the law only gives the loss)."
     )
@@ -589,6 +656,15 @@ def _law(allocation: Any) -> Any:
 
 class ScaleSpec(Strict):
     """Which axis curves are written on, where to search, and how the units relate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
+        # a ratio is given once: here or inside allocation
+        "not": {"required": ["tokens_per_param", "allocation"]},
+        # a loss axis needs a loss law: a preset, or an allocation with loss_law
+        "if": {"properties": {"axis": {"const": "loss"}}, "required": ["axis"]},
+        "then": {"required": ["allocation"], "properties": {"allocation": {
+            "anyOf": [{"type": "string"}, {"type": "object", "required": ["loss_law"]}]}}},
+    })
 
     # Declared first so the validators of the keys below can see it and point at their own key.
     allocation: Annotated[AllocationSpec | Preset, BeforeValidator(_known_preset)] | None = Field(
@@ -663,7 +739,8 @@ class Timeline(Strict):
 
     start: date = Field(description="Date of the reference run, YYYY-MM-DD.")
     flops: Scale = Field(description="Training FLOPs of the largest run at the start date.")
-    growth_per_year: Positive = Field(description="Yearly growth factor of the largest run (> 1).")
+    growth_per_year: Annotated[Positive, WithJsonSchema(number_schema("scale", exclusiveMinimum=1))] = Field(
+        description="Yearly growth factor of the largest run (> 1).")
 
     @field_validator("growth_per_year")
     @classmethod
@@ -683,7 +760,8 @@ class Scenario(Strict):
         "gets from 3e24."
     )
     scale: dict[str, Any] | None = Field(None, description="Overlay on scale (allocation, data_limit...).")
-    threshold: Any = Field(None, description="A new default threshold.")
+    threshold: Annotated[Any, WithJsonSchema({"anyOf": [number_schema("open_unit"), {"type": "null"}]})] = (
+        Field(None, description="A new default threshold."))
     skills: dict[str, Any] | None = Field(None, description="Overlays on existing skills by name.")
     capabilities: dict[str, Any] | None = Field(
         None, description="Overlays on existing capabilities by name."
@@ -717,7 +795,8 @@ class MapSpec(Strict):
         0.0, description="Correlation ρ of skills through a shared general-capability factor (in Monte "
         "Carlo draws of ranged parameters)."
     )
-    skills: dict[str, Skill] = Field(description="Leaf abilities by name.")
+    skills: dict[str, Skill] = Field(description="Leaf abilities by name.",
+                                     json_schema_extra={"minProperties": 1})
     capabilities: dict[str, Capability] = Field(
         default_factory=dict, description="Composite abilities by name."
     )
