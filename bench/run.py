@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
 HERE = Path(__file__).resolve().parent
@@ -68,13 +69,19 @@ def measure(label: str, args: list[str], repeats: int) -> dict:
 def naive_crossings(cmap: capgraph.CapabilityMap, samples: int, seed: int, count: int) -> np.ndarray:
     """Per sample: recursive evaluation of every node and brentq for every crossing.
 
-    Uses the sampled plan's parameter draws so that the answers can be compared one to one.
+    The straightforward program: a node's value at a scale is its curve's (a skill) or its rule
+    over its children's values, found by recursion (no caching), then its lens; each crossing is
+    scipy's ``brentq`` on that function. Uses the sampled plan's parameter draws so that the
+    answers can be compared one to one with the engine's.
     """
     plan = cmap.sampled_plan(samples, seed)
     params: dict[int, tuple[str, dict[str, np.ndarray]]] = {}
     for block in plan.levels[0].skills:
         for row, node in enumerate(block.nodes):
             params[int(node)] = (block.kind, {k: v[row] for k, v in block.params.items()})
+    interpolants = {pts.node: PchipInterpolator(pts.log_xs, pts.ys, extrapolate=False)
+                    for pts in plan.levels[0].points}
+    bounds = {pts.node: (pts.log_xs[0], pts.log_xs[-1]) for pts in plan.levels[0].points}
     spec = cmap.spec
     lo, hi = cmap.log_range
     targets = thresholded(plan)
@@ -91,14 +98,15 @@ def naive_crossings(cmap: capgraph.CapabilityMap, samples: int, seed: int, count
                 else:
                     p = math.exp(-(10 ** (-q["exponent"][s] * (log_x - q["log_scale"][s]))))
                 metric = spec.skills[name].metric
+            elif node in interpolants:
+                p = float(interpolants[node](min(max(log_x, bounds[node][0]), bounds[node][1])))
+                metric = spec.skills[name].metric
             else:
                 cap = spec.capabilities[name]
                 kids = [(value(plan.index[c], log_x), w) for c, w in sorted(cap.requires.items())]
-                p = _combine(cap.combine, kids, cap.k)
+                p = min(1.0, max(0.0, _combine(cap.combine, kids, cap.k)))
                 metric = cap.metric
-            if metric is not None and metric.kind == "exact_match":
-                p = p ** metric.exact_match.length
-            return p
+            return _lens(metric, p)
 
         for row, node in enumerate(targets):
             tau = plan.thresholds[node]
@@ -111,6 +119,17 @@ def naive_crossings(cmap: capgraph.CapabilityMap, samples: int, seed: int, count
             elif f(hi) >= 0:
                 out[row, s] = brentq(f, lo, hi, xtol=1e-4)
     return out
+
+
+def _lens(metric, p: float) -> float:
+    if metric is None or metric.kind == "identity":
+        return p
+    if metric.kind == "exact_match":
+        return p ** metric.exact_match.length
+    if metric.kind == "multiple_choice":
+        n = metric.multiple_choice.options
+        return 1 / n + (1 - 1 / n) * p
+    return 1 - (1 - p) ** metric.pass_at.k
 
 
 def _combine(rule: str, kids: list[tuple[float, float]], k: int | None) -> float:

@@ -37,6 +37,23 @@ def test_points_interpolate_monotonically_and_hold_ends():
     assert float(curves.points(9.0, xs, ys)) == pytest.approx(0.2)
 
 
+def test_points_equal_scipys_pchip_one_skill_or_many_at_once():
+    from scipy.interpolate import PchipInterpolator
+
+    rng = np.random.default_rng(1)
+    log_x = np.linspace(7, 15, 300)
+    for size in (2, 3, 5, 7):
+        xs = np.sort(rng.uniform(8, 14, (40, size)), axis=1)
+        ys = rng.uniform(0, 1, (40, size))
+        ys[::2] = np.sort(ys[::2], axis=1)  # monotone and not
+        ys[::5, 1] = ys[::5, 0]  # flat stretches
+        many = curves.points(log_x, xs, ys)
+        for row in range(len(xs)):
+            expected = PchipInterpolator(xs[row], ys[row])(np.clip(log_x, xs[row, 0], xs[row, -1]))
+            np.testing.assert_allclose(many[row], np.clip(expected, 0, 1), atol=1e-12)
+            np.testing.assert_allclose(curves.points(log_x, xs[row], ys[row]), many[row], atol=1e-15)
+
+
 def test_logistic_crossing_and_sharpness_closed_forms():
     assert curves.logistic_crossing(0.5, 10.0, 2.0) == 10.0
     # u = 0.9 → logit = ln 9; with slope 2 the crossing is ln(9)/2 decades past the midpoint

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from capgraph.engine import kofn
 from capgraph.format.graph import below, map_depth
 from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
@@ -58,16 +59,18 @@ class RuleBlock:
     """The composites of one level that share a rule.
 
     ``matrix`` (parents × children) holds the weights (normalised for mean and geomean) for the
-    ``"product"`` rules; for ``"padded"`` rules (k_of_n, min), ``trials`` lists each parent's
-    children (once per trial for k_of_n) padded with -1, and ``ks`` each parent's parameter.
+    ``"product"`` rules; for ``"padded"`` rules (min), ``trials`` lists each parent's children
+    (once per trial when ``per_trial``) padded with -1, and ``ks`` each parent's parameter;
+    ``"tail"`` rules (k_of_n) come in blocks of similar cost, each a :class:`kofn.KOfNBlock`.
     """
 
     rule: str
     nodes: np.ndarray
     children: np.ndarray
     matrix: sp.csr_matrix | None = None
-    trials: np.ndarray | None = None  # k_of_n and min: (T, parents), a child per trial, -1 pads
+    trials: np.ndarray | None = None  # padded rules: (T, parents), a child per trial, -1 pads
     ks: np.ndarray | None = None
+    kofn: kofn.KOfNBlock | None = None  # tail rules: see engine/kofn.py
 
 
 @dataclass
@@ -268,6 +271,13 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
             block.trials = trials
             if rule.param is not None:
                 block.ks = np.array([getattr(spec.capabilities[n], rule.param) for n in members])
+        elif rule.batch == "tail":  # blocks of similar cost (engine/kofn.py)
+            requires = [{index[c]: int(w) for c, w in sorted(spec.capabilities[n].requires.items())}
+                        for n in members]
+            ks = [getattr(spec.capabilities[n], rule.param) for n in members]
+            for rows, tail in kofn.compile_block(requires, ks):
+                levels[d].rules.append(RuleBlock(name, block.nodes[rows], block.children, kofn=tail))
+            continue
         else:
             raise UnknownKind(f"no engine path for batch {rule.batch!r} of rule {name!r}")
         levels[d].rules.append(block)
@@ -313,8 +323,8 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
             for block in level.skills:
                 q = {k: v[:, rows, None].astype(dtype, copy=False) for k, v in block.params.items()}
                 values[block.nodes] = FAMILIES[block.kind].kernel(x, **q)
-            for pts in level.points:
-                values[pts.node] = FAMILIES[pts.kind].kernel(at, pts.log_xs, pts.ys)[None, :]
+            for kind, nodes, log_xs, ys in _tables(level.points):  # one call per family and size
+                values[nodes] = FAMILIES[kind].kernel(at, log_xs, ys)[:, None, :].astype(dtype, copy=False)
             for block in level.rules:
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 out = _apply_rule(block, values)
@@ -327,7 +337,19 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
     return values
 
 
+def _tables(points: list[PointsSkill]) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """``"table"`` skills grouped by family and number of points: (kind, nodes, log_xs, ys), the
+    last two (skills, points), as a table kernel takes many skills at once."""
+    groups: dict[tuple[str, int], list[PointsSkill]] = {}
+    for pts in points:
+        groups.setdefault((pts.kind, len(pts.ys)), []).append(pts)
+    return [(kind, np.array([p.node for p in group]), np.array([p.log_xs for p in group]),
+             np.array([p.ys for p in group])) for (kind, _), group in sorted(groups.items())]
+
+
 def _apply_rule(block: RuleBlock, values: np.ndarray) -> np.ndarray:
+    if block.kofn is not None:
+        return kofn.apply(block.kofn, values)
     rule = RULES[block.rule]
     if rule.batch == "product":
         kids = values[block.children]

@@ -52,14 +52,56 @@ def power_law(log_x: ArrayLike, log_scale: ArrayLike, exponent: ArrayLike) -> np
 def points(log_x: ArrayLike, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Monotone (PCHIP) interpolation through observed points, held at the ends outside them.
 
+    ``log_xs`` and ``ys`` are (K,) for one skill, with a result shaped like ``log_x``; or (skills,
+    K) for many skills with K points each at once (the engine's batch), with a result (skills,
+    log_x.size). The cubic is Fritsch & Carlson's (1980) with the three-point end slopes of
+    Moler's ``pchip``: slopes are zero where the data turn, else the weighted harmonic mean of the
+    neighbouring secants, so monotone data stay monotone.
+
     >>> round(float(points(1.5, np.array([1.0, 2.0]), np.array([0.2, 0.4]))), 6)
     0.3
+    >>> points(np.array([1.5]), np.array([[1.0, 2.0]]), np.array([[0.2, 0.4]])).round(6).tolist()
+    [[0.3]]
     """
-    from scipy.interpolate import PchipInterpolator  # deferred: costs a quarter second at start-up
+    log_xs, ys = np.asarray(log_xs, dtype=float), np.asarray(ys, dtype=float)
+    if log_xs.ndim == 1:
+        shape = np.shape(log_x)
+        return _pchip(np.ravel(log_x), log_xs[None], ys[None])[0].reshape(shape)
+    return _pchip(np.ravel(log_x), log_xs, ys)
 
-    interpolate = PchipInterpolator(log_xs, ys, extrapolate=False)
-    clipped = np.clip(log_x, log_xs[0], log_xs[-1])
-    return np.clip(interpolate(clipped), 0.0, 1.0)
+
+def _pchip(log_x: np.ndarray, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    log_x = np.asarray(log_x, dtype=float)
+    h = np.diff(log_xs, axis=1)  # (S, K-1)
+    secant = np.diff(ys, axis=1) / h
+    slopes = np.repeat(secant[:, :1], ys.shape[1], axis=1)  # two points: a straight line
+    if ys.shape[1] > 2:
+        left, right, h0, h1 = secant[:, :-1], secant[:, 1:], h[:, :-1], h[:, 1:]
+        w1, w2 = 2 * h1 + h0, h1 + 2 * h0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = (w1 + w2) / (w1 / left + w2 / right)
+        slopes[:, 1:-1] = np.where(left * right > 0, inner, 0.0)
+        slopes[:, 0] = _end_slope(h[:, 0], h[:, 1], secant[:, 0], secant[:, 1])
+        slopes[:, -1] = _end_slope(h[:, -1], h[:, -2], secant[:, -1], secant[:, -2])
+    # each interval's cubic in t = (x − x_i)/h_i ∈ [0, 1], gathered once per value by a flat index
+    d0, d1 = slopes[:, :-1] * h, slopes[:, 1:] * h
+    rise = np.diff(ys, axis=1)
+    coeffs = [ys[:, :-1], d0, 3 * rise - 2 * d0 - d1, d0 + d1 - 2 * rise, log_xs[:, :-1], 1.0 / h]
+    x = np.clip(log_x[None, :], log_xs[:, :1], log_xs[:, -1:])  # held at the end values outside
+    cell = np.zeros(x.shape, dtype=np.intp)
+    for j in range(1, ys.shape[1] - 1):
+        cell += x >= log_xs[:, j:j + 1]
+    cell += np.arange(len(ys))[:, None] * h.shape[1]
+    c0, c1, c2, c3, x0, inv_h = (np.take(c, cell) for c in coeffs)
+    t = (x - x0) * inv_h
+    return np.clip(c0 + t * (c1 + t * (c2 + t * c3)), 0.0, 1.0)
+
+
+def _end_slope(h0: np.ndarray, h1: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+    """The three-point end slope, kept to the secant's sign and at most three times the secant."""
+    d = ((2 * h0 + h1) * s0 - h0 * s1) / (h0 + h1)
+    d = np.where(np.sign(d) != np.sign(s0), 0.0, d)
+    return np.where((np.sign(s0) != np.sign(s1)) & (np.abs(d) > 3 * np.abs(s0)), 3 * s0, d)
 
 
 def logistic_crossing(level: float, log_midpoint: float, slope: float,

@@ -87,8 +87,9 @@ class CurveFamily:
     """A skill-curve family: ``kernel(log_x, **args)`` with the arguments its parameters name.
 
     ``batch`` says how the engine evaluates a level's skills of this family: ``"block"`` (every
-    parameter a number or range; one vectorised call for all of them) or ``"table"`` (per node,
-    through observed ``[x, y]`` pairs: ``points``).
+    parameter a number or range; one vectorised call for all of them) or ``"table"`` (observed
+    ``[x, y]`` pairs: ``points``; ``kernel(log_x, xs, ys)`` takes (skills, K) arrays, so the engine
+    makes one call for all skills of a level with K points).
     """
 
     name: str
@@ -137,13 +138,17 @@ class Rule:
       counts as weights, divided by their sum when ``normalised``;
     - ``"padded"``: the children gathered into a (trials, parents, ...) array padded with ``pad``
       (a value that changes nothing), each child once per trial when ``per_trial`` (a count c is c
-      trials), reduced by ``padded(trials, params)`` with the parents' parameters (nodes,).
+      trials), reduced by ``padded(trials, params)`` with the parents' parameters (nodes,);
+    - ``"tail"``: the Poisson-binomial tail P(at least k successes) over each parent's distinct
+      children and their counts (``per_trial``: whole numbers, checked by the schema), in blocks
+      of similar cost (``engine/kofn.py``): the closed-form binomial tail, the exact programme or
+      the refined normal approximation, never a value per trial.
     """
 
     name: str
     description: str
     kernel: Callable[..., np.ndarray]
-    batch: Literal["product", "padded"]
+    batch: Literal["product", "padded", "tail"]
     space: Literal["log", "log1m", "linear"] | None = None
     normalised: bool = False
     pad: float | None = None
