@@ -152,7 +152,7 @@ def test_fit_json_has_exactly_the_issue_keys():
     y = curves.logistic(LX, 10.0, 1.5, 0.25, 1.0) + rng.normal(0, 0.02, LX.size)
     r = fit_with_intervals(LX, y, FitOptions(floor=0.25, ceiling=None), n_bootstrap=50, n_skipped=3)
     j = r.to_json()
-    assert list(j) == ["curve", "intervals", "n_used", "n_skipped", "rmse"]
+    assert list(j) == ["curve", "intervals", "n_used", "n_skipped", "rmse", "weights"]
     assert list(j["curve"]) == ["logistic"]
     assert set(j["curve"]["logistic"]) == {"midpoint", "slope", "floor", "ceiling"}
     assert set(j["intervals"]) == {"midpoint", "slope", "ceiling"}  # the fitted ones; floor is fixed

@@ -24,7 +24,8 @@ DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or 
 XOpt = Annotated[str, typer.Option("--x", help="Column of the scale (params, tokens or FLOPs).",
                                    show_default=False)]
 
-YOpt = Annotated[str, typer.Option("--y", help="Column of the score, in [0, 1].", show_default=False)]
+YOpt = Annotated[str, typer.Option("--y", help="Column of the score, in [0, 1], or an expression of "
+                                   "columns such as '1 / ppl'.", show_default=False)]
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", help="Keep rows with COLUMN=VALUE (repeatable).", show_default=False)]
@@ -123,26 +124,46 @@ def _data_call(path: str, call):
 
 
 def fit(
-    data: DataArg, x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",
+    data: Annotated[list[str], typer.Argument(metavar="DATA...", help="Results: a CSV or JSON Lines "
+                                              "table, or evaluation-harness files, folders or globs "
+                                              "(with --models).", show_default=False)],
+    x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",
     floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0,
     point: Annotated[bool, typer.Option("--point", help="Write point estimates instead of 90% "
                                         "ranges in the YAML snippet.")] = False,
+    models: Annotated[str | None, typer.Option("--models", help="Table of model facts joined to "
+                                               "harness results (see capgraph results).",
+                                               show_default=False)] = None,
+    group: Annotated[list[str] | None, typer.Option("--group", help="Average subtasks into one task: "
+                                                    "NAME=PATTERN (repeatable).",
+                                                    show_default=False)] = None,
+    weights: Annotated[str, typer.Option("--weights", help="Weigh rows by standard error: auto "
+                                         "(when every row has one), stderr or none.")] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a curve to results; print it as a map's curve: block with 90% bootstrap ranges."""
-    from capgraph.evidence.fitmap import fit_file
+    from capgraph.evidence.fitmap import WEIGHTS, fit_file
+    from capgraph.evidence.harness import parse_groups
 
     opts = _fit_options(curve, floor, ceiling)
     conditions = _where(where)
-    result = _data_call(data, lambda: fit_file(data, x, y, opts, where=conditions, n_bootstrap=bootstrap,
-                                               seed=seed))
+    if weights not in WEIGHTS:
+        raise typer.BadParameter(f"must be one of {', '.join(WEIGHTS)}", param_hint="--weights")
+    try:
+        groups = parse_groups(group or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--group") from None
+    result = _data_call(data[0], lambda: fit_file(data, x, y, opts, where=conditions, n_bootstrap=bootstrap,
+                                                  seed=seed, weights=weights, models=models,
+                                                  groups=groups))
     if as_json:
         emit_json(result.to_json())
         return
     sys.stdout.write(result.yaml_snippet(ranges=not point))
     ranges = (f"90% ranges from {bootstrap} bootstrap refits (seed {seed})" if bootstrap and not point
               else "point estimates")
-    sys.stdout.write(f"# {y} against {x}: {ranges}; rmse {result.fit.rmse:.4g}, "
+    weighed = "weighted by 1/stderr²" if result.weights == "stderr" else "unweighted"
+    sys.stdout.write(f"# {y} against {x}: {ranges}; {weighed}; rmse {result.fit.rmse:.4g}, "
                      f"{result.fit.n_used} rows used, {result.n_skipped} skipped\n")
 
 

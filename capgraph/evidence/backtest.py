@@ -17,6 +17,7 @@ import numpy as np
 
 from capgraph.core.errors import MapError, Problem
 from capgraph.evidence.data import Table
+from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_OPTIONS,
@@ -112,7 +113,9 @@ def backtest_table(table: Table, x: str, y: str, cutoff: float, opts: FitOptions
                    where: Mapping[str, Any] | None = None, threshold: float | None = None,
                    n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> Backtest:
     """:func:`backtest` on the usable rows of a table; data problems raise :class:`MapError`."""
-    cols = table.where(where or {}).numeric(x, y, positive=[x])
+    rows, x = derive(table.where(where or {}), x)  # columns or expressions of columns
+    rows, y = derive(rows, y)
+    cols = rows.numeric(x, y, positive=[x])
     cols.require_fraction(y)
     try:
         return backtest(cols[x], cols[y], cutoff, opts, threshold=threshold, n_bootstrap=n_bootstrap,

@@ -181,9 +181,30 @@ def read_table(path: str | Path) -> Table:
         raise MapError([Problem(name, line, 1, "not UTF-8 text")]) from None
     if not text.strip():
         raise MapError([Problem(name, 1, 1, "empty data file")])
-    jsonl = name.lower().endswith(JSONL_SUFFIXES) or text.lstrip().startswith("{")
+    jsonl = name.lower().endswith(JSONL_SUFFIXES) or text.lstrip().startswith(("{", "["))
     columns, rows, lines = (_read_jsonl if jsonl else _read_csv)(name, text)
+    if len(rows) == 1 and _looks_like_results(rows[0]):  # a harness file written on one line
+        raise MapError([Problem(name, lines[0], 1, _NOT_JSONL + _RESULTS_HINT)])
     return Table(name, columns, tuple(rows), tuple(lines), digest)
+
+
+_NOT_JSONL = "this is one JSON document, but a results table in JSON Lines has one JSON object a line"
+_RESULTS_HINT = ("; it looks like evaluation-harness results: read such files with `capgraph results "
+                 "FILE...`, or give them to `capgraph fit` (or a map's fit:) with a models table")
+
+
+def _looks_like_results(data: Any) -> bool:
+    return isinstance(data, dict) and (isinstance(data.get("results"), dict)
+                                       or isinstance(data.get("evaluation_results"), list))
+
+
+def _whole_document(text: str) -> str | None:
+    """Why the text is not JSON Lines when it is one JSON document spread over lines, else None."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return _NOT_JSONL + (_RESULTS_HINT if _looks_like_results(data) else "")
 
 
 def _read_csv(name: str, text: str) -> tuple[tuple[str, ...], list[dict], list[int]]:
@@ -221,9 +242,11 @@ def _read_jsonl(name: str, text: str) -> tuple[tuple[str, ...], list[dict], list
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise MapError([Problem(name, number, exc.colno, f"invalid JSON: {exc.msg}")]) from None
+            whole = _whole_document(text) if not rows else None
+            raise MapError([Problem(name, number, exc.colno, whole or f"invalid JSON: {exc.msg}")]) from None
         if not isinstance(row, dict):
-            raise MapError([Problem(name, number, 1, "each line must be a JSON object")])
+            whole = _whole_document(text) if not rows and isinstance(row, list) else None
+            raise MapError([Problem(name, number, 1, whole or "each line must be a JSON object")])
         columns.update(dict.fromkeys(str(k) for k in row))
         rows.append(row)
         lines.append(number)

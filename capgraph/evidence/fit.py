@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from capgraph.core.records import to_frame
 from capgraph.kernels.curves import FAMILIES
 
 #: The fittable curve families (those with fitting hooks), the first the default.
@@ -170,16 +171,20 @@ def min_rows(opts: FitOptions) -> int:
 
 
 def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
-           starts: list[np.ndarray]) -> tuple[np.ndarray | None, str]:
-    """Best converged solution over the starts, or None with the reason none is trustworthy."""
+           starts: list[np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
+    """Best converged solution over the starts, or None with the reason none is trustworthy.
+
+    ``w`` weighs each row's residual (1 / its standard error); None weighs every row alike.
+    """
     lower, upper = _bounds(log_x, opts)
+    w = np.ones_like(y) if w is None else w
     best, best_cost = None, math.inf
     for start in starts:
         x0 = np.clip(start, lower + 1e-9, upper - 1e-9)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             result = least_squares(
-                lambda t: _model(t, log_x, opts) - y, x0,
-                jac=lambda t: _jacobian(t, log_x, opts), bounds=(lower, upper),
+                lambda t: (_model(t, log_x, opts) - y) * w, x0,
+                jac=lambda t: _jacobian(t, log_x, opts) * w[:, None], bounds=(lower, upper),
                 method="trf", xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=400,
             )
         if result.status > 0 and np.isfinite(result.cost) and result.cost < best_cost:
@@ -196,8 +201,12 @@ def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
     return best, ""
 
 
-def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS) -> Fit:
+def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS,
+              sigma: np.ndarray | None = None) -> Fit:
     """Fit a curve to scores ``y`` at log10 scales ``log_x``; raise :class:`FitError` if it fails.
+
+    With ``sigma`` (each score's standard error, positive) the fit minimises the sum of squared
+    residuals over sigma², so better-measured scores count more; the reported RMSE stays unweighted.
 
     >>> lx = np.linspace(8, 12, 9)
     >>> f = fit_curve(lx, FAMILIES['logistic'].kernel(lx, 10.0, 1.5))
@@ -211,7 +220,8 @@ def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIO
     if np.unique(log_x).size < len(opts.free):
         raise FitError(f"only {np.unique(log_x).size} distinct scale(s); a {opts.curve} fit needs "
                        f"at least {len(opts.free)}")
-    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts))
+    w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
+    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
     return _make_fit(theta, log_x, y, opts)
@@ -249,13 +259,15 @@ class Bootstrap:
 
 
 def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
-              n: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> Bootstrap:
+              n: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+              sigma: np.ndarray | None = None) -> Bootstrap:
     """Refit ``n`` resamples of the rows (drawn with replacement, seeded), each from the point fit.
 
     A resample whose fit fails (too few distinct scales, a parameter stuck on a bound) is counted
     in ``n_failed`` rather than silently replaced; at least one must succeed.
     """
     log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
+    w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
     rng = np.random.default_rng(seed)
     start = [fit.theta]
     samples, failed = [], 0
@@ -265,7 +277,7 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
         if np.unique(lx).size < len(opts.free):
             failed += 1
             continue
-        theta, _ = _solve(lx, yy, opts, start)
+        theta, _ = _solve(lx, yy, opts, start, None if w is None else w[idx])
         if theta is None:
             failed += 1
             continue
@@ -287,16 +299,33 @@ class FitResult:
     intervals: dict[str, tuple[float, float]]
     n_skipped: int
     boot: Bootstrap | None = field(default=None, compare=False, repr=False)
+    #: How rows were weighed: ``"none"`` (alike) or ``"stderr"`` (by 1 / standard error²).
+    weights: str = "none"
 
     def to_json(self) -> dict[str, Any]:
-        """``{"curve", "intervals", "n_used", "n_skipped", "rmse"}``, as ``capgraph fit --json``."""
+        """``{"curve", "intervals", "n_used", "n_skipped", "rmse", "weights"}`` (``capgraph fit --json``)."""
         return {
             "curve": self.fit.curve_json(),
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
             "n_used": self.fit.n_used,
             "n_skipped": self.n_skipped,
             "rmse": self.fit.rmse,
+            "weights": self.weights,
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record: the curve's parameters, their 90% intervals (``_p5``/``_p95``), the counts."""
+        row: dict[str, Any] = {"curve": self.fit.curve}
+        for name, value in self.fit.params.items():
+            lo, hi = self.intervals.get(name, (None, None))
+            row.update({name: value, f"{name}_p5": lo, f"{name}_p95": hi})
+        row.update({"rmse": self.fit.rmse, "n_used": self.fit.n_used, "n_skipped": self.n_skipped,
+                    "weights": self.weights})
+        return [row]
+
+    def to_frame(self):
+        """:meth:`to_records` as a pandas DataFrame (needs the optional ``pandas`` extra)."""
+        return to_frame(self.to_records())
 
     def yaml_snippet(self, ranges: bool = True) -> str:
         """The fit as a map's ``curve:`` block.
@@ -318,13 +347,17 @@ class FitResult:
 
 def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS, *,
                        n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-                       n_skipped: int = 0) -> FitResult:
-    """Point fit plus 90% bootstrap intervals of each fitted parameter (none when ``n_bootstrap`` is 0)."""
-    fit = fit_curve(log_x, y, opts)
+                       n_skipped: int = 0, sigma: np.ndarray | None = None) -> FitResult:
+    """Point fit plus 90% bootstrap intervals of each fitted parameter (none when ``n_bootstrap`` is 0).
+
+    ``sigma`` (standard errors of ``y``) weighs the fit and every refit; see :func:`fit_curve`.
+    """
+    weights = "none" if sigma is None else "stderr"
+    fit = fit_curve(log_x, y, opts, sigma)
     if n_bootstrap <= 0:
-        return FitResult(fit, {}, n_skipped)
-    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed)
-    return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot)
+        return FitResult(fit, {}, n_skipped, weights=weights)
+    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma)
+    return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights)
 
 
 def format_number(value: float, digits: int = 3) -> str:

@@ -9,7 +9,7 @@ block are located at the map's key or value concerned, as ``map.yaml:line:col: m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ import numpy as np
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.suggest import did_you_mean
 from capgraph.evidence import fitcache
-from capgraph.evidence.data import Table, read_table
+from capgraph.evidence.data import Table
+from capgraph.evidence.expr import ExpressionError, derive, parse
 from capgraph.evidence.fit import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_OPTIONS,
@@ -30,29 +31,76 @@ from capgraph.evidence.fit import (
     fit_with_intervals,
     min_rows,
 )
+from capgraph.evidence.harness import read_data
 from capgraph.format.schema import Curve, FitSpec, MapSpec
 from capgraph.format.source import Document, load_document
 from capgraph.format.validate import validate
 from capgraph.kernels.curves import FAMILIES
 
+#: How a fit weighs rows: by standard error when every row has one (``auto``), always, or never.
+WEIGHTS = ("auto", "stderr", "none")
+
 
 def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
               where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-              seed: int = DEFAULT_SEED) -> FitResult:
+              seed: int = DEFAULT_SEED, weights: str = "auto") -> FitResult:
     """Fit ``y`` against log10 of ``x`` over the rows matching ``where``.
 
+    ``x`` and ``y`` are columns or arithmetic expressions of columns (:mod:`capgraph.evidence.expr`).
     Rows with a missing or non-numeric value, or a non-positive scale, are skipped and counted.
+    ``weights`` (see :func:`standard_errors`) says whether rows are weighed by their standard errors;
+    the result's ``weights`` says which was used.
     Raises :class:`MapError` (naming the file) for unknown columns, scores outside [0, 1] and too
     few usable rows, and :class:`~capgraph.fit.FitError` when the fit does not converge.
     """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     rows = table.where(where or {})
+    rows, x = derive(rows, x)
+    rows, y = derive(rows, y)
     cols = rows.numeric(x, y, positive=[x])
     cols.require_fraction(y)
     need = min_rows(opts)
     if cols.n_used < need:
         raise MapError([Problem(table.path, 1, 1, _too_few(cols.n_used, cols.n_skipped, need, opts, where))])
+    sigma = standard_errors(rows, x, y, cols.n_used, weights)
     return fit_with_intervals(np.log10(cols[x]), cols[y], opts, n_bootstrap=n_bootstrap, seed=seed,
-                              n_skipped=cols.n_skipped)
+                              n_skipped=cols.n_skipped, sigma=sigma)
+
+
+def stderr_column(table: Table, y: str) -> str | None:
+    """The column holding ``y``'s standard error: ``<y>_stderr``, or ``stderr`` beside ``value``."""
+    for name in (f"{y}_stderr", "stderr" if y == "value" else None):
+        if name and name in table.columns:
+            return name
+    return None
+
+
+def standard_errors(rows: Table, x: str, y: str, n_used: int, weights: str) -> np.ndarray | None:
+    """Each usable row's standard error of ``y`` for a weighted fit, or None for an unweighted one.
+
+    ``auto`` weighs only when every usable row has a standard error; ``stderr`` insists (a row
+    without one is a problem); ``none`` never weighs. A standard error of 0 (a score of exactly 0
+    or 1 on a binomial metric) is raised to the smallest positive one, so no row weighs infinitely.
+    """
+    if weights == "none":
+        return None
+    column = stderr_column(rows, y)
+    if column is None:
+        if weights == "stderr":
+            also = " or 'stderr'" if y == "value" else ""
+            raise MapError([Problem(rows.path, 1, 1, f"weights: stderr, but there is no column "
+                                                     f"'{y}_stderr'{also}")])
+        return None
+    with_se = rows.numeric(x, y, column, positive=[x])
+    se = with_se[column] if with_se.n_used == n_used else None
+    if se is None or not (se > 0).any() or (se < 0).any():
+        if weights == "stderr":
+            raise MapError([Problem(rows.path, 1, 1, f"weights: stderr, but {n_used - with_se.n_used} of the "
+                                                     f"{n_used} usable rows have no standard error in "
+                                                     f"'{column}' (or none is positive)")])
+        return None
+    return np.maximum(se, se[se > 0].min())
 
 
 def _too_few(used: int, skipped: int, need: int, opts: FitOptions, where) -> str:
@@ -61,19 +109,37 @@ def _too_few(used: int, skipped: int, need: int, opts: FitOptions, where) -> str
             f"non-positive scale); a {opts.curve} fit needs at least {need}")
 
 
-def fit_file(path: str | Path, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
+def fit_file(path: str | Path | Sequence[str | Path], x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
              where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-             seed: int = DEFAULT_SEED, use_cache: bool = True) -> FitResult:
-    """:func:`fit_table` on a file, cached on disk by the file's content and every option."""
-    table = read_table(path)
+             seed: int = DEFAULT_SEED, use_cache: bool = True, weights: str = "auto",
+             models: str | Path | None = None, groups: Mapping[str, Any] | None = None,
+             base: Path | None = None) -> FitResult:
+    """:func:`fit_table` on results read by :func:`~capgraph.evidence.harness.read_data`.
+
+    ``path`` is a CSV or JSON Lines table, or harness result files (files, folders, globs) joined
+    with the ``models`` table and averaged into ``groups``. Fits are cached on disk by the content
+    of every file read and every option.
+    """
+    table = read_data([path] if isinstance(path, str | Path) else path, models=models, groups=groups,
+                      base=base)
+    return fit_cached(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
+                      use_cache=use_cache, weights=weights)
+
+
+def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
+               where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+               seed: int = DEFAULT_SEED, use_cache: bool = True, weights: str = "auto") -> FitResult:
+    """:func:`fit_table`, cached on disk by the table's digest (its files' content) and every option."""
     if not use_cache:
-        return fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed)
+        return fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
+                         weights=weights)
     options = {"x": x, "y": y, "where": {str(k): str(v) for k, v in sorted((where or {}).items())},
-               "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed}
+               "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed, "weights": weights}
     key = fitcache.cache_key(table.digest, options)
     value, _ = fitcache.cached(
         key,
-        lambda: fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed).to_json(),
+        lambda: fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
+                          weights=weights).to_json(),
         valid=lambda v: result_from_json(v, opts) is not None,
     )
     result = result_from_json(value, opts)
@@ -93,7 +159,10 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
         intervals = {k: (float(value["intervals"][k][0]), float(value["intervals"][k][1]))
                      for k in opts.free if k in value["intervals"]}
         fit = Fit(curve, params, opts.free, float(value["rmse"]), int(value["n_used"]))
-        return FitResult(fit, intervals, int(value["n_skipped"]))
+        weights = value.get("weights", "none")
+        if weights not in ("none", "stderr"):
+            return None
+        return FitResult(fit, intervals, int(value["n_skipped"]), weights=weights)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -145,11 +214,17 @@ def map_fits(path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP,
     resolve_fits(spec, document)  # every problem, located in the map, before any bootstrap
     base = Path(document.path).parent
     return {
-        name: fit_file(base / skill.curve.fit.data, skill.curve.fit.x, skill.curve.fit.y,
-                       options_of(skill.curve.fit), where=skill.curve.fit.where,
-                       n_bootstrap=n_bootstrap, seed=seed)
+        name: _fit_spec(skill.curve.fit, base, n_bootstrap, seed)
         for name, skill in spec.skills.items() if skill.curve.fit is not None
     }
+
+
+def _fit_spec(fs: FitSpec, base: Path, n_bootstrap: int, seed: int = DEFAULT_SEED,
+              table: Table | None = None) -> FitResult:
+    if table is None:
+        table = read_data([fs.data], models=fs.models, groups=fs.groups, base=base)
+    return fit_cached(table, fs.x, fs.y, options_of(fs), where=fs.where, n_bootstrap=n_bootstrap,
+                      seed=seed, weights=fs.weights)
 
 
 class _Located(Exception):
@@ -158,24 +233,25 @@ class _Located(Exception):
 
 
 def _resolve_one(fs: FitSpec, base: Path) -> Curve:
-    path = base / fs.data
     try:
-        table = read_table(path)
+        table = read_data([fs.data], models=fs.models, groups=fs.groups, base=base)
     except MapError as exc:
-        raise _Located(("data",), f"data file {fs.data}: {_join(exc)}") from None
+        raise _Located(("data",), f"data file {fs.data}: {_join(exc, str(base / fs.data))}") from None
     for field in ("x", "y"):
         column = getattr(fs, field)
-        if column not in table.columns:
-            raise _Located((field,), f"{fs.data} has no column '{column}'"
-                                     f"{did_you_mean(column, table.columns)}")
+        try:
+            derive(table, column)
+        except MapError as exc:
+            missing = [c for c in _names(column) if c not in table.columns]
+            message = (f"{fs.data} has no column '{missing[0]}'{did_you_mean(missing[0], table.columns)}"
+                       if missing else f"{fs.data}: {_join(exc)}")
+            raise _Located((field,), message) from None
     for column in fs.where:
         if column not in table.columns:
             raise _Located(("where", column), f"{fs.data} has no column '{column}'"
                                               f"{did_you_mean(column, table.columns)}", key=True)
-    opts = options_of(fs)
     try:
-        result = fit_file(path, fs.x, fs.y, opts, where=fs.where,
-                          n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0)
+        result = _fit_spec(fs, base, DEFAULT_BOOTSTRAP if fs.ranges else 0, table=table)
     except MapError as exc:
         raise _Located((), f"{fs.data}: {_join(exc)}", key=True) from None
     except FitError as exc:
@@ -188,11 +264,25 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
     return Curve.model_validate(curve)
 
 
-def _join(exc: MapError) -> str:
-    """A data file's problems in one message: ``line N: message`` (the file is named by the caller)."""
+def _names(text: str) -> list[str]:
+    """The column names an expression reads (the text itself when it is no expression)."""
+    try:
+        return list(parse(text).columns)
+    except ExpressionError:
+        return [text]
+
+
+def _join(exc: MapError, name: str | None = None) -> str:
+    """A data file's problems in one message: ``line N: message`` (the file is named by the caller).
+
+    Problems in another file (one of several result files) keep their own ``file:line:col``.
+    """
     parts = []
     for p in exc.problems:
-        parts.append(f"line {p.line}: {p.message}" if p.line > 1 else p.message)
+        if name is not None and Path(p.path).resolve() != Path(name).resolve():
+            parts.append(str(p))
+        else:
+            parts.append(f"line {p.line}: {p.message}" if p.line > 1 else p.message)
     return "; ".join(parts)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from capgraph.core.errors import MapError, Problem
 from capgraph.evidence.data import Table
+from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import DEFAULT_OPTIONS, Fit, FitError, FitOptions, fit_curve, min_rows
 
 
@@ -91,7 +92,9 @@ def lens(x: np.ndarray, score: np.ndarray, length: float, opts: FitOptions = DEF
 def lens_table(table: Table, x: str, y: str, length: float, opts: FitOptions = DEFAULT_OPTIONS, *,
                where: Mapping[str, Any] | None = None) -> Mirage:
     """:func:`lens` on the usable rows of a table; data problems raise :class:`MapError`."""
-    cols = table.where(where or {}).numeric(x, y, positive=[x])
+    rows, x = derive(table.where(where or {}), x)  # columns or expressions of columns
+    rows, y = derive(rows, y)
+    cols = rows.numeric(x, y, positive=[x])
     cols.require_fraction(y)
     if cols.n_used < min_rows(opts):
         raise MapError([Problem(table.path, 1, 1, f"only {cols.n_used} usable row(s) "

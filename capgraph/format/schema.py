@@ -328,11 +328,26 @@ class FitSpec(Strict):
         "then": {"properties": {"floor": {"const": 0}, "ceiling": {"const": 1}}},
     })
 
-    data: str = Field(description="CSV or JSON Lines file of results, relative to the map file.")
-    x: str = Field(description="Column holding the scale (on the map's axis).")
-    y: str = Field(description="Column holding the score, in [0, 1].")
+    data: str = Field(description="CSV or JSON Lines file of results, or evaluation-harness result "
+                      "files (a file, a folder or a glob such as runs/**/*.json), relative to the map file.")
+    x: str = Field(description="Column holding the scale (on the map's axis), or an expression of columns.")
+    y: str = Field(description="Column holding the score, in [0, 1], or an expression of columns "
+                   "such as 1 / ppl or exp(-loss).")
     where: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Keep only rows whose columns equal these values."
+        default_factory=dict, description="Keep only rows whose columns equal these values (for "
+        "harness results: task, metric, filter, n_shot, model and any models-table column)."
+    )
+    models: str | None = Field(
+        None, description="Table of model facts (CSV or JSON Lines: model, optional revision, "
+        "params, tokens, flops, ...) joined to harness results, relative to the map file."
+    )
+    groups: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Tasks averaged into one, by name: patterns of task "
+        "names, e.g. {mmlu: 'hendrycksTest-*'}; select the mean with where: {task: mmlu}."
+    )
+    weights: Literal["auto", "stderr", "none"] = Field(
+        "auto", description="Weigh rows by their standard errors: auto (when every row has one), "
+        "stderr (always) or none."
     )
     curve: Literal[FITTABLE] = Field(FITTABLE[0], description="Curve family to fit.")
     floor: Fraction = Field(0.0, description="Fixed floor of a logistic (chance level).")

@@ -99,7 +99,7 @@ def read_bytes(path: str | Path, what: str = "map file") -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        missing = "no such file" if what == "map file" else f"no such {what}"
+        missing = "no such file" if what == "map file" else f"no such {what} ({Path(path).resolve()})"
         raise MapError([Problem(name, 1, 1, missing)]) from None
     except IsADirectoryError:
         raise MapError([Problem(name, 1, 1, f"is a directory, not a {what}")]) from None
