@@ -24,12 +24,15 @@ _EXPORTS = {
     "Problem": "capgraph.core.errors",
     "Prediction": "capgraph.engine.predict",
     "ScalePoint": "capgraph.kernels.scale",
+    "read_results": "capgraph.evidence.harness",
 }
-__all__ = ["CapabilityMap", "MapError", "Prediction", "Problem", "ScalePoint", "Snapshot", "load", "loads"]
+__all__ = ["CapabilityMap", "MapError", "Prediction", "Problem", "ScalePoint", "Snapshot", "load", "loads",
+           "read_results"]
 
 if TYPE_CHECKING:
     from capgraph.core.errors import MapError, Problem
     from capgraph.engine.predict import Prediction
+    from capgraph.evidence.harness import read_results
     from capgraph.kernels.scale import ScalePoint
     from capgraph.model.capmap import CapabilityMap, Snapshot, load, loads
 

@@ -547,3 +547,20 @@ def test_fitting_guide_shows_what_fit_prints_on_the_shipped_files():
                   "--y", "value", "--where", "task=lambada_openai", "--where", "metric=acc",
                   "--bootstrap", "200").output
     assert printed == shown
+
+
+def test_a_group_that_matches_nothing_says_so(tmp_path):
+    older_file(tmp_path / "a.json", "m", 0.3)
+    with pytest.raises(MapError, match=r"group 'mmlu' matches no task \(hendrycks-\*\)"):
+        harness.read_results([tmp_path], groups={"mmlu": "hendrycks-*"})
+
+
+def test_odd_every_eval_ever_results_are_located(tmp_path):
+    f = tmp_path / "eee.json"
+    f.write_text(json.dumps({"model_info": {"id": "m"}, "evaluation_results": [
+        {"evaluation_name": "a", "score_details": [0.5]},
+        {"evaluation_name": "b", "score_details": {"score": 0.5, "uncertainty": ["x"]}}]}, indent=1))
+    with pytest.raises(MapError) as exc:
+        harness.read_file(f)
+    (p,) = exc.value.problems
+    assert (p.line, p.col) == (6, 3) and "numeric 'score_details.score'" in p.message

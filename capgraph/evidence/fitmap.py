@@ -10,6 +10,7 @@ block are located at the map's key or value concerned, as ``map.yaml:line:col: m
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from capgraph.evidence.fit import (
     fit_with_intervals,
     min_rows,
 )
-from capgraph.evidence.harness import read_data
+from capgraph.evidence.harness import COLUMNS, read_data
 from capgraph.format.schema import Curve, FitSpec, MapSpec
 from capgraph.format.source import Document, load_document
 from capgraph.format.validate import validate
@@ -56,8 +57,15 @@ def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, 
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     rows = table.where(where or {})
-    rows, x = derive(rows, x)
-    rows, y = derive(rows, y)
+    try:
+        rows, x = derive(rows, x)
+        rows, y = derive(rows, y)
+    except MapError as exc:
+        if set(COLUMNS) <= set(table.columns) and "flops" not in table.columns:  # harness rows alone
+            raise MapError([replace(p, message=f"{p.message}; harness results name models but not their "
+                                    "size: join a table of model facts (--models, or models: in fit:)")
+                            for p in exc.problems]) from None
+        raise
     cols = rows.numeric(x, y, positive=[x])
     cols.require_fraction(y)
     need = min_rows(opts)

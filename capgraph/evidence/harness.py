@@ -31,6 +31,7 @@ from typing import Any
 
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.records import RecordsMixin
+from capgraph.core.suggest import did_you_mean
 from capgraph.evidence.data import Table, read_table, to_float
 from capgraph.format.source import Document, read_bytes
 
@@ -207,16 +208,13 @@ def _eee_rows(doc: Document) -> list[dict[str, Any]]:
     details = info.get("additional_details") if isinstance(info.get("additional_details"), dict) else {}
     rows, problems = [], []
     for i, result in enumerate(data["evaluation_results"]):
-        score = result.get("score_details", {}).get("score") if isinstance(result, dict) else None
-        if not isinstance(result, dict) or not isinstance(result.get("evaluation_name"), str) \
-                or not _is_number(score):
+        score = _get(result, "score_details", "score")
+        if not isinstance(_get(result, "evaluation_name"), str) or not _is_number(score):
             problems.append(doc.problem(("evaluation_results", i), "each evaluation result needs an "
                                         "'evaluation_name' and a numeric 'score_details.score'"))
             continue
-        config = result.get("metric_config") if isinstance(result.get("metric_config"), dict) else {}
-        uncertainty = result["score_details"].get("uncertainty") or {}
-        stderr = (uncertainty.get("standard_error") or {}).get("value") if isinstance(uncertainty, dict) \
-            else None
+        config = _get(result, "metric_config") if isinstance(_get(result, "metric_config"), dict) else {}
+        stderr = _get(result, "score_details", "uncertainty", "standard_error", "value")
         rows.append({
             "model": model, "revision": str(details.get("revision", "")),
             "task": result["evaluation_name"],
@@ -229,6 +227,15 @@ def _eee_rows(doc: Document) -> list[dict[str, Any]]:
     if not rows:
         raise MapError([doc.problem(("evaluation_results",), "no evaluation results in this record")])
     return rows
+
+
+def _get(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...``, or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 # --- models table and groups -----------------------------------------------------------------------
@@ -316,6 +323,10 @@ def parse_groups(items: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
+def _patterns(value: Sequence[str] | str) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 def average_groups(rows: Sequence[dict[str, Any]], groups: Mapping[str, Sequence[str] | str]
                    ) -> list[dict[str, Any]]:
     """One row per group and (model, revision, n_shot, metric, filter): the mean over its tasks.
@@ -326,7 +337,7 @@ def average_groups(rows: Sequence[dict[str, Any]], groups: Mapping[str, Sequence
     """
     out = []
     for name, patterns in groups.items():
-        patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+        patterns = _patterns(patterns)
         buckets: dict[tuple, list[dict[str, Any]]] = {}
         for row in rows:
             if any(fnmatch.fnmatchcase(row["task"], p) for p in patterns):
@@ -371,7 +382,15 @@ def read_results(paths: Iterable[str | Path], *, models: str | Path | None = Non
         raise MapError(problems)
     columns = list(COLUMNS)
     if groups:
-        rows.extend(average_groups(rows, groups))
+        means = average_groups(rows, groups)
+        empty = sorted(set(groups) - {r["task"] for r in means})
+        if empty:
+            tasks = sorted({r["task"] for r in rows})
+            raise MapError([Problem(paths and str(paths[0]) or "results", 1, 1,
+                                    f"group '{name}' matches no task ({', '.join(_patterns(groups[name]))})"
+                                    f"{did_you_mean(_patterns(groups[name])[0], tasks)}")
+                            for name in empty])
+        rows.extend(means)
         columns.append("n_tasks")
     unmatched: dict[str, None] = {}
     table = None

@@ -6,8 +6,9 @@ one of its methods, so a notebook gets the same answers as the terminal.
 
 from __future__ import annotations
 
+import copy
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_scale
 from capgraph.engine.plan import Plan, compile_plan, evaluate
@@ -33,7 +35,7 @@ from capgraph.engine.predict import (
 )
 from capgraph.format import graph as graphs
 from capgraph.format.problems import pydantic_problems
-from capgraph.format.scenarios import BASELINE, merged_document
+from capgraph.format.scenarios import BASELINE, merge_patch, merged_document
 from capgraph.format.schema import MapSpec, field_names
 from capgraph.format.source import Document, load_document, parse_document
 from capgraph.format.validate import validate
@@ -41,6 +43,7 @@ from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.sampling import Interval
 from capgraph.kernels.scale import UNITS, ScalePoint
 from capgraph.model.compare import compare
+from capgraph.model.records import Comparison, CrossingDraws, Predictions
 from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ MEMORY_FLOATS = 32_000_000
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(RecordsMixin):
     """Every node's value at one scale (the JSON object of ``capgraph at``).
 
     ``values`` are the point estimate; ``quantiles`` give each node's 5th, 50th and 95th
@@ -67,6 +70,12 @@ class Snapshot:
 
     def to_json(self) -> dict[str, Any]:
         return {"scale": self.scale.as_dict(), "values": self.values, "quantiles": self.quantiles}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record a node: ``node``, ``value``, ``p5``, ``p50``, ``p95`` and the scale."""
+        scale = self.scale.as_dict()
+        return [{"node": name, "value": value, **self.quantiles[name], **scale}
+                for name, value in self.values.items()]
 
 
 class CapabilityMap:
@@ -248,15 +257,34 @@ class CapabilityMap:
 
     def predict(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
                 by: float | str | None = None, by_unit: str | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Prediction]:
+                progress: Callable[[int], None] | None = None) -> Predictions:
         """When each node with a threshold crosses it, ordered by crossing scale.
 
         Parameter ranges are propagated by Monte Carlo (``samples`` draws, seeded by ``seed``);
         ``by`` asks for the probability of having crossed by that scale (in ``by_unit``, default
-        the map's axis). ``progress(n)`` is called as each chunk of n samples is done.
+        the map's axis). ``progress(n)`` is called as each chunk of n samples is done. The list
+        also has ``to_records()`` and ``to_frame()``; :meth:`draws` gives the raw samples.
         """
         with _gc_paused():
-            return self._predict(samples, seed, by, by_unit, progress)
+            return Predictions(self._predict(samples, seed, by, by_unit, progress), self.outlook)
+
+    def draws(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+              progress: Callable[[int], None] | None = None) -> CrossingDraws:
+        """The raw Monte Carlo crossings behind :meth:`predict`'s quantiles, per node and sample.
+
+        The same samples, grid and seed as ``predict``: the quantiles of
+        ``draws().crossings(name)`` over the samples that cross are ``predict``'s quantiles. A map
+        without ranges has one draw, its point estimate on the Monte Carlo grid.
+        """
+        lo, hi = self.log_range
+        samples = samples if self.uncertain else 1
+        plan = self.sampled_plan(samples, seed) if self.uncertain else self.plan
+        log_x = grid(lo, hi, MC_GRID_PER_DECADE)
+        chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
+        with _gc_paused():
+            found = crossing_samples(plan, log_x, chunk, progress)
+        names = tuple(plan.names[i] for i in np.flatnonzero(~np.isnan(plan.thresholds)))
+        return CrossingDraws(names, found, self.grid_axis, self.units, seed)
 
     def _predict(self, samples, seed, by, by_unit, progress) -> list[Prediction]:
         lo, hi = self.log_range
@@ -373,9 +401,24 @@ class CapabilityMap:
         """``baseline`` and the map's scenarios, in the order written."""
         return [BASELINE, *self.base.spec.scenarios]
 
-    def compare(self) -> dict[str, Any]:
+    def compare(self) -> Comparison:
         """The crossing of every capability under every scenario (``capgraph compare --json``)."""
-        return compare(self)
+        return Comparison(compare(self))
+
+    def with_changes(self, patch: Mapping[str, Any]) -> CapabilityMap:
+        """A new map: this one with ``patch`` merged in, the JSON Merge Patch that scenarios use.
+
+        Mappings merge key by key, any other value replaces, ``None`` deletes a key:
+        ``m.with_changes({"skills": {"step": {"curve": {"logistic": {"slope": 2}}}}})``. The result
+        is validated like a map file (:class:`MapError` lists every problem); this map is unchanged.
+        """
+        doc = self.document or Document(self.path or "<map>",
+                                        self.spec.model_dump(mode="json", exclude_unset=True))
+        changed = Document(doc.path, merge_patch(doc.data, dict(patch)), doc._keys, doc._values,
+                           text=doc.text)
+        with _gc_paused():
+            return CapabilityMap(validate(changed), changed, efficiency=self.efficiency,
+                                 scenario=self.scenario_name)
 
 
 @contextmanager
@@ -394,15 +437,29 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(path: str | Path) -> CapabilityMap:
-    """Read, validate and compile a map file (YAML or JSON); raise MapError on any problem."""
+def load(path: str | Path | Mapping[str, Any]) -> CapabilityMap:
+    """Read, validate and compile a map file (YAML or JSON), or a map given as a dict.
+
+    Raises :class:`MapError` on any problem. ``fit:`` data paths in a dict are relative to the
+    working folder.
+    """
+    if isinstance(path, Mapping):
+        return loads(path)
     with _gc_paused():
         document = load_document(path)
         return CapabilityMap(validate(document), document)
 
 
-def loads(text: str, name: str = "<map>") -> CapabilityMap:
-    """Like :func:`load`, from text."""
+def loads(text: str | Mapping[str, Any], name: str = "<map>") -> CapabilityMap:
+    """Like :func:`load`, from YAML or JSON text, or from a dict (as ``json.load`` would give it).
+
+    >>> m = loads({"skills": {"step": {"curve": {"logistic": {"midpoint": 1e10, "slope": 2}}}}})
+    >>> round(m.at(1e10).values["step"], 3)
+    0.5
+    """
     with _gc_paused():
-        document = parse_document(text, name)
+        if isinstance(text, Mapping):  # copied: the caller's dict is never changed or kept
+            document = Document(name, copy.deepcopy(dict(text)))
+        else:
+            document = parse_document(text, name)
         return CapabilityMap(validate(document), document)
