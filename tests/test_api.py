@@ -208,3 +208,16 @@ def test_with_changes_on_a_file_with_fits(tmp_path):
     before = {p.name: p for p in m.predict()}["answer"].crossing.params
     after = {p.name: p for p in stricter.predict()}["answer"].crossing.params
     assert after > before
+
+
+def test_evidence_results_have_records(tmp_path):
+    from capgraph.evidence.backtest import backtest
+    from capgraph.evidence.mirage import lens
+
+    lx = np.linspace(8, 12, 9)
+    x, y = 10 ** lx, curves.logistic(lx, 10.0, 1.5)
+    (b,) = backtest(x, y, 1e11, n_bootstrap=0).to_records()
+    assert b["n_train"] == 7 and b["n_test"] == 2 and b["mae"] < 1e-6
+    (m,) = lens(x, y**5, 5).to_records()
+    assert m["observed_sharpness_decades"] < m["per_step_sharpness_decades"]
+    assert not any(isinstance(v, dict) for v in {**b, **m}.values())

@@ -564,3 +564,12 @@ def test_odd_every_eval_ever_results_are_located(tmp_path):
         harness.read_file(f)
     (p,) = exc.value.problems
     assert (p.line, p.col) == (6, 3) and "numeric 'score_details.score'" in p.message
+
+
+def test_results_cli_names_models_the_table_lacks(tmp_path):
+    older_file(tmp_path / "a.json", "org/known", 0.3)
+    older_file(tmp_path / "b.json", "org/unknown", 0.3)
+    models = write_models(tmp_path / "models.csv", [("org/known", "step143000", 1e9, 2e10, "x")])
+    result = run("results", tmp_path, "--models", models, "--json")
+    assert "1 model(s) not in the models table (their facts are left blank): org/unknown" in result.output
+    assert "--group" in run("results", tmp_path, "--group", "nonsense", code=2).output

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from capgraph.core.records import RecordsMixin, records
 from capgraph.evidence.data import Table
 from capgraph.kernels import lenses, rules
 
@@ -72,7 +73,7 @@ class RuleAudit:
 
 
 @dataclass(frozen=True)
-class Audit:
+class Audit(RecordsMixin):
     """Every auditable capability, and those left out with the reason."""
 
     capabilities: tuple[RuleAudit, ...]
@@ -80,6 +81,10 @@ class Audit:
 
     def to_json(self) -> dict[str, Any]:
         return {"capabilities": [c.to_json() for c in self.capabilities], "skipped": dict(self.skipped)}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record a capability audited; ``to_frame()`` gives a DataFrame."""
+        return records(c.to_json() for c in self.capabilities)
 
 
 def fit_exponents(children: list[np.ndarray], observed: np.ndarray, metric: str = "identity",

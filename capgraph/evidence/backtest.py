@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.records import RecordsMixin, flatten
 from capgraph.evidence.data import Table
 from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import (
@@ -34,7 +35,7 @@ _BAND_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
-class Backtest:
+class Backtest(RecordsMixin):
     """The outcome of one back-test (the JSON object of ``capgraph backtest``)."""
 
     cutoff: float
@@ -64,6 +65,10 @@ class Backtest:
             "crossing_observed": self.crossing_observed,
             "crossing_error_decades": self.crossing_error_decades,
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record (nested keys joined by _); ``to_frame()`` gives a DataFrame."""
+        return [flatten(self.to_json())]
 
 
 def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,

@@ -24,6 +24,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.records import RecordsMixin, flatten
 from capgraph.format.source import read_text
 from capgraph.world.allocation import LossLaw
 
@@ -184,7 +185,7 @@ def _theta(law: LossLaw) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LossFit:
+class LossFit(RecordsMixin):
     """A fitted law with bootstrap intervals (the JSON object of ``capgraph fit-loss``)."""
 
     law: LossLaw
@@ -203,6 +204,10 @@ class LossFit:
             "resamples": self.resamples,
             "seed": self.seed,
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record (nested keys joined by _); ``to_frame()`` gives a DataFrame."""
+        return [flatten(self.to_json())]
 
     def yaml_snippet(self) -> str:
         """The law as a ``scale.allocation`` block to paste into a map."""

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.records import RecordsMixin, flatten
 from capgraph.evidence.data import Table
 from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import DEFAULT_OPTIONS, Fit, FitError, FitOptions, fit_curve, min_rows
@@ -42,7 +43,7 @@ class View:
 
 
 @dataclass(frozen=True)
-class Mirage:
+class Mirage(RecordsMixin):
     """Observed (exact-match) and inferred per-step curves (``capgraph lens``)."""
 
     length: float
@@ -59,6 +60,10 @@ class Mirage:
 
     def to_json(self) -> dict[str, Any]:
         return {"observed": self.observed.to_json(), "per_step": self.per_step.to_json()}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record (nested keys joined by _); ``to_frame()`` gives a DataFrame."""
+        return [flatten(self.to_json())]
 
 
 def per_step(score: np.ndarray, length: float) -> np.ndarray:
