@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import sys
 from typing import Annotated, Any
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from capgraph.core import jsonsafe
 from capgraph.core.errors import MapError, Problem
 from capgraph.model.capmap import CapabilityMap, load
 
@@ -34,7 +35,8 @@ ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Cl
 
 def emit_json(payload: Any) -> None:
     # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    # never NaN or Infinity tokens (invalid JSON): non-finite numbers become null, listed with why
+    sys.stdout.write(jsonsafe.dumps(payload, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
@@ -53,6 +55,13 @@ def load_map(path: str) -> CapabilityMap:
         raise typer.Exit(1) from None
     warn(cmap.warnings())
     return cmap
+
+
+def finite(value: float | None) -> float | None:
+    """Option callback: NaN and infinity are not numbers a command can use (a usage error, exit 2)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from capgraph.cli.common import (
     JsonOpt,
     MapArg,
     emit_json,
+    finite,
     load_map,
     out,
     say,
@@ -32,8 +34,8 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
 
 CurveOpt = Annotated[str, typer.Option("--curve", help="Curve family: logistic or power_law.")]
 
-FloorOpt = Annotated[float, typer.Option("--floor", help="Fixed floor of a logistic (0.25 for "
-                                         "four-option multiple choice).")]
+FloorOpt = Annotated[float, typer.Option("--floor", callback=finite, help="Fixed floor of a logistic "
+                                         "(0.25 for four-option multiple choice).")]
 
 CeilingOpt = Annotated[str, typer.Option("--ceiling", help="Fixed ceiling of a logistic, or 'free' "
                                          "to fit it.")]
@@ -50,9 +52,10 @@ def fit_loss(
     tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
     loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
     resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
     min_tokens_per_param: Annotated[float, typer.Option(
-        min=0.0, help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
+        min=0.0, callback=finite,
+        help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
@@ -63,6 +66,8 @@ def fit_loss(
     except MapError as exc:
         warn(exc.problems)
         raise typer.Exit(1) from None
+    except ValueError as exc:  # options that contradict each other: a usage error
+        raise typer.BadParameter(str(exc), param_hint="--params/--tokens/--loss") from None
     kept = int((~lossfit.outliers(runs, min_tokens_per_param)).sum())
     if kept < 6:
         sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
@@ -91,6 +96,8 @@ def _fit_options(curve: str, floor: float, ceiling: str):
     else:
         try:
             top = float(ceiling)
+            if not math.isfinite(top):
+                raise ValueError(top)
         except ValueError:
             raise typer.BadParameter(f"expected a number or 'free', got {ceiling!r}",
                                      param_hint="--ceiling") from None
@@ -173,8 +180,9 @@ def backtest(
                                         "scale, test on the rest.", show_default=False)],
     where: WhereOpt = None, curve: CurveOpt = "logistic", floor: FloorOpt = 0.0,
     ceiling: CeilingOpt = "1",
-    threshold: Annotated[float | None, typer.Option("--threshold", help="Compare the predicted and "
-                                                    "observed crossing of this score.")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", callback=finite,
+                                                    help="Compare the predicted and observed "
+                                                    "crossing of this score.")] = None,
     bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0, as_json: JsonOpt = False,
 ) -> None:
     """Fit on the small end, predict the large end: error, band coverage, crossing error."""
@@ -212,7 +220,8 @@ def backtest(
 
 def lens(
     data: DataArg, x: XOpt, y: YOpt,
-    length: Annotated[float, typer.Option("--length", help="Answer length L in tokens or steps.",
+    length: Annotated[float, typer.Option("--length", callback=finite,
+                                          help="Answer length L in tokens or steps.",
                                           show_default=False)],
     where: WhereOpt = None, curve: CurveOpt = "logistic", as_json: JsonOpt = False,
 ) -> None:

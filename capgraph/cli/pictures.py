@@ -10,6 +10,7 @@ from capgraph.cli.common import (
     MapArg,
     check_unit,
     err,
+    finite,
     load_map,
     out,
 )
@@ -115,8 +116,8 @@ def plot_command(
                                          "identity, exact-match and multiple-choice lenses.")] = False,
     at: AtOpt = None,
     unit: PictureUnitOpt = None,
-    length: Annotated[float, typer.Option("--length", help="With --lenses: exact-match answer length "
-                                          "L.")] = 10.0,
+    length: Annotated[float, typer.Option("--length", callback=finite, help="With --lenses: "
+                                          "exact-match answer length L.")] = 10.0,
     options: Annotated[int, typer.Option("--options", help="With --lenses: multiple-choice options "
                                          "n.")] = 4,
 ) -> None:

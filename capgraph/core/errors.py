@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from capgraph.core.text import one_line
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -17,7 +19,8 @@ class Problem:
 
     def __str__(self) -> str:
         tag = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}:{self.col}: {tag}{self.message}"
+        # names from the map are data: control characters are shown, never sent to the terminal
+        return f"{one_line(self.path)}:{self.line}:{self.col}: {tag}{one_line(self.message)}"
 
 
 class MapError(Exception):

@@ -24,7 +24,7 @@ from capgraph.format.graph import below, map_depth
 from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.lenses import LENSES
-from capgraph.kernels.rules import RULES
+from capgraph.kernels.rules import RULES, normalised
 from capgraph.kernels.sampling import Interval, latent, scale_draws, truncated_draws
 
 #: Most nodes in one block: bounds the temporaries of a vectorised step on very large maps.
@@ -254,11 +254,11 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
             rows, cols, weights = [], [], []
             for r, n in enumerate(members):
                 req = spec.capabilities[n].requires
-                total = sum(req.values()) if rule.normalised else 1.0
-                for c, w in req.items():
+                share = normalised(list(req.values())) if rule.normalised else req.values()
+                for c, w in zip(req, share, strict=True):
                     rows.append(r)
                     cols.append(column[index[c]])
-                    weights.append(w / total)
+                    weights.append(w)
             block.children = np.array(kids)
             block.matrix = sp.csr_matrix((weights, (rows, cols)), shape=(len(members), len(kids)))
         elif rule.batch == "padded":  # a child once per trial (k_of_n) or once (min)

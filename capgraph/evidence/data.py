@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.limits import DATA_BYTES
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_number
-from capgraph.format.source import read_bytes
+from capgraph.format.source import decode, nesting_problem, read_bytes, read_chunks
 
 #: File name endings read as JSON Lines; anything else is read as CSV (or sniffed, see read_table).
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -172,16 +173,14 @@ def read_table(path: str | Path) -> Table:
     file is ``{``; anything else is CSV.
     """
     name = str(path)
-    raw = read_bytes(path, "data file")
+    raw = read_bytes(path, "data file", DATA_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise MapError([Problem(name, line, 1, "not UTF-8 text")]) from None
+    text = decode(raw, name)
     if not text.strip():
         raise MapError([Problem(name, 1, 1, "empty data file")])
     jsonl = name.lower().endswith(JSONL_SUFFIXES) or text.lstrip().startswith(("{", "["))
+    if jsonl and (deep := nesting_problem(text, name, json_text=True)) is not None:
+        raise MapError([deep])  # json.loads recurses once a level: bounded before it runs
     columns, rows, lines = (_read_jsonl if jsonl else _read_csv)(name, text)
     if len(rows) == 1 and _looks_like_results(rows[0]):  # a harness file written on one line
         raise MapError([Problem(name, lines[0], 1, _NOT_JSONL + _RESULTS_HINT)])
@@ -205,6 +204,17 @@ def _whole_document(text: str) -> str | None:
     except (ValueError, RecursionError):
         return None
     return _NOT_JSONL + (_RESULTS_HINT if _looks_like_results(data) else "")
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a data file's bytes, streamed: the cache key of its fits, without parsing it.
+
+    The same checks as :func:`read_table` apply (a regular file, within the size limit).
+    """
+    digest = hashlib.sha256()
+    for chunk in read_chunks(path, "data file", DATA_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _read_csv(name: str, text: str) -> tuple[tuple[str, ...], list[dict], list[int]]:
@@ -244,6 +254,8 @@ def _read_jsonl(name: str, text: str) -> tuple[tuple[str, ...], list[dict], list
         except json.JSONDecodeError as exc:
             whole = _whole_document(text) if not rows else None
             raise MapError([Problem(name, number, exc.colno, whole or f"invalid JSON: {exc.msg}")]) from None
+        except RecursionError:  # bounded by nesting_problem; a raised limit may still reach this
+            raise MapError([Problem(name, number, 1, "the line nests too deeply to read")]) from None
         if not isinstance(row, dict):
             whole = _whole_document(text) if not rows and isinstance(row, list) else None
             raise MapError([Problem(name, number, 1, whole or "each line must be a JSON object")])

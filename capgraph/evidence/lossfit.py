@@ -24,8 +24,9 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.limits import DATA_BYTES
 from capgraph.core.records import RecordsMixin, flatten
-from capgraph.format.source import read_text
+from capgraph.format.source import decode, read_bytes
 from capgraph.world.allocation import LossLaw
 
 HUBER_DELTA = 1e-3
@@ -65,8 +66,16 @@ class Runs:
 def read_runs(path: str | Path, params: str, tokens: str, loss: str) -> Runs:
     """Read three numeric columns of a CSV file; raise :class:`MapError` with located problems."""
     name = str(path)
-    text = read_text(path)
-    rows = list(csv.reader(io.StringIO(text)))
+    roles = {"--params": params, "--tokens": tokens, "--loss": loss}
+    if len(set(roles.values())) < 3:
+        twice = sorted({c for c in roles.values() if list(roles.values()).count(c) > 1})
+        raise ValueError(f"column '{twice[0]}' is given for more than one of --params, --tokens, --loss")
+    text = decode(read_bytes(path, "data file", DATA_BYTES), name)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise MapError([Problem(name, reader.line_num or 1, 1, f"CSV error: {exc}")]) from None
     if not rows:
         raise MapError([Problem(name, 1, 1, "empty file: expected a header row and data")])
     header = [h.strip() for h in rows[0]]

@@ -10,14 +10,19 @@ reads JSON, and the errors then carry JSON line and column numbers.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.limits import FILE_BYTES, NESTING, Limit
 
 try:  # the C parser is several times faster; fall back quietly where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -93,11 +98,16 @@ def _pos(mark: yaml.Mark) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
-def read_bytes(path: str | Path, what: str = "map file") -> bytes:
-    """A file's bytes, or a problem at 1:1 saying why not (``what`` names the kind of file)."""
+def open_regular(path: str | Path, what: str = "map file", limit: Limit = FILE_BYTES) -> int:
+    """A file descriptor open for reading on a regular file no larger than ``limit``, else a problem.
+
+    Only regular files are read: a directory, a named pipe (which would block forever) or a device
+    (``/dev/zero`` never ends) is refused by name before a byte is read. The caller closes the fd.
+    """
     name = str(path)
     try:
-        return Path(path).read_bytes()
+        # O_NONBLOCK: should the path name a FIFO, opening it must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         missing = "no such file" if what == "map file" else f"no such {what} ({Path(path).resolve()})"
         raise MapError([Problem(name, 1, 1, missing)]) from None
@@ -105,21 +115,81 @@ def read_bytes(path: str | Path, what: str = "map file") -> bytes:
         raise MapError([Problem(name, 1, 1, f"is a directory, not a {what}")]) from None
     except OSError as exc:
         raise MapError([Problem(name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    try:
+        info = os.fstat(fd)
+        kind = _special_kind(info.st_mode)
+        if kind:
+            raise MapError([Problem(name, 1, 1, f"is {kind}, not a {what}: only regular files are read")])
+        if limit.exceeded(info.st_size):
+            raise MapError([Problem(name, 1, 1, limit.refusal(info.st_size, f"the {what}"))])
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_chunks(path: str | Path, what: str = "map file", limit: Limit = FILE_BYTES) -> Iterator[bytes]:
+    """A regular file's bytes in chunks of 1 MiB (see :func:`open_regular`), at most ``limit`` in all.
+
+    A file that grows past ``limit`` while it is read is refused too.
+    """
+    fd = open_regular(path, what, limit)
+    try:
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if limit.exceeded(size):
+                raise MapError([Problem(str(path), 1, 1, limit.refusal(size, f"the {what}"))])
+            yield chunk
+    except OSError as exc:
+        raise MapError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from None
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: str | Path, what: str = "map file", limit: Limit = FILE_BYTES) -> bytes:
+    """A regular file's bytes, or a problem at 1:1 saying why not (``what`` names the kind of file)."""
+    return b"".join(read_chunks(path, what, limit))
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a file is when it is not a regular file: a directory, a named pipe, a device, a socket."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def read_text(path: str | Path) -> str:
     """The file's text, or a located problem: missing, unreadable, not UTF-8, or empty."""
     name = str(path)
     raw = read_bytes(path)
+    return decode(raw, name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """UTF-8 text (a BOM is dropped), or a located problem naming the first byte that is not UTF-8.
+
+    UTF-16 and UTF-32 files (which start with their own byte-order mark) are named as such.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        wide = "UTF-32" if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
+        raise MapError([Problem(name, 1, 1, f"the file is {wide} text; save it as UTF-8")])
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise MapError(
             [Problem(name, line, col, f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded")]
         ) from None
-    return text
 
 
 def load_document(path: str | Path) -> Document:
@@ -136,6 +206,83 @@ def load_document(path: str | Path) -> Document:
     return parse_document(text, str(path))
 
 
+# --- nesting: bounded before any parser recurses ------------------------------------------------------
+
+_BRACKETS = np.frombuffer(b"[]{}", dtype=np.uint8)
+_OPENERS = np.frombuffer(b"[{", dtype=np.uint8)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_BLOCK_INDENT = re.compile(r"^[ ?:-]+", re.M)
+
+
+def nesting_problem(text: str, name: str, *, json_text: bool = False) -> Problem | None:
+    """A problem at the first list or mapping nested deeper than :data:`~capgraph.core.limits.NESTING`.
+
+    Every parser (PyYAML's composer, ``json.loads``, our builder, pydantic) recurses once a level,
+    so depth is bounded before any of them runs. A cheap upper bound (bracket balance, and twice the
+    widest block indentation for YAML) clears ordinary files at numpy speed; only a file it cannot
+    clear pays for an exact scan, which also finds the position.
+    """
+    limit = NESTING.value
+    if _depth_bound(text, json_text) <= limit:
+        return None
+    at = _json_too_deep(text, limit) if json_text else _yaml_too_deep(text, limit)
+    if at is None:
+        return None
+    return Problem(name, *at, f"lists and mappings nest more than {limit} deep here (limit: "
+                   f"{NESTING.what}; raise it with the environment variable {NESTING.env})")
+
+
+def _depth_bound(text: str, json_text: bool) -> int:
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    brackets = data[np.isin(data, _BRACKETS)]
+    steps = np.where(np.isin(brackets, _OPENERS), 1, -1)
+    running = np.cumsum(steps)
+    if running.size and (running.min() < 0 or running[-1] != 0):
+        # a bracket inside a string unbalances the count and could hide depth: count every opener
+        flow = int((steps > 0).sum())
+    else:
+        flow = int(running.max(initial=0))
+    if json_text:
+        return flow
+    indent = max(map(len, _BLOCK_INDENT.findall(text)), default=0)
+    return flow + 2 * indent + 2  # a block collection may share its parent's column once per level
+
+
+def _json_too_deep(text: str, limit: int) -> Pos | None:
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        char = match.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return _offset_pos(text, match.start())
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+def _yaml_too_deep(text: str, limit: int) -> Pos | None:
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):  # libyaml's event stream does not recurse
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return _pos(event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:  # libyaml's own bound, or a syntax error found on the way
+        mark = exc.problem_mark or exc.context_mark
+        return _pos(mark) if mark and "nesting" in str(exc.problem) else None
+    except yaml.YAMLError:
+        return None  # reported with its position when the text is composed
+    return None
+
+
+def _offset_pos(text: str, offset: int) -> Pos:
+    return (text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
 class _Duplicate(Exception):
     pass
 
@@ -149,39 +296,87 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _parse_json(text: str, name: str) -> Document | None:
     """Parse JSON quickly; None sends the text down the YAML path (duplicate keys, to locate them)."""
+    deep = nesting_problem(text, name, json_text=True)
+    if deep is not None:
+        raise MapError([deep])
     try:
-        data = json.loads(text, object_pairs_hook=_unique_pairs)
+        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     except _Duplicate:
+        return None
+    except _Constant:  # NaN and Infinity are not JSON: the YAML path locates them
         return None
     except json.JSONDecodeError as exc:
         raise MapError([Problem(name, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}")]) from None
+    except RecursionError:  # the bound above holds this off; a raised limit may not
+        raise MapError([Problem(name, 1, 1, "the document nests too deeply for the JSON parser; "
+                                f"lower {NESTING.env}")]) from None
     if data is None:
         raise MapError([Problem(name, 1, 1, "empty file: a map needs at least 'skills'")])
     return Document(name, data, text=text)
 
 
+class _Constant(Exception):
+    pass
+
+
+def _no_constant(token: str) -> Any:
+    raise _Constant(token)
+
+
 def parse_document(text: str, name: str = "<map>") -> Document:
     """Parse YAML (or JSON) text.
 
-    Syntax errors and alias bombs raise :class:`MapError` at once; duplicate keys and disallowed
-    tags are collected in ``Document.problems`` so that validation can report them with the rest.
+    Syntax errors, documents nested too deeply and alias bombs raise :class:`MapError` at once;
+    duplicate keys and disallowed tags are collected in ``Document.problems`` so that validation
+    can report them with the rest.
     """
+    deep = nesting_problem(text, name)
+    if deep is not None:
+        raise MapError([deep])
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _pos(mark) if mark else (1, 1)
         message = " ".join(s for s in (exc.context, exc.problem) if s) or "invalid YAML"
-        raise MapError([Problem(name, line, col, f"YAML syntax error: {message}")]) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise MapError([Problem(name, line, col, _syntax_message(text, line, message))]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a NUL byte
+        line, col = _offset_pos(text, exc.position)
+        what = f"control character 0x{exc.character:02x}" if isinstance(exc.character, int) else \
+            f"character {exc.character!r}"
+        raise MapError([Problem(name, line, col, f"{what} is not allowed in YAML text (write it as an "
+                                "escape such as \\x07 inside double quotes)")]) from None
+    except yaml.YAMLError as exc:
         raise MapError([Problem(name, 1, 1, f"YAML error: {exc}")]) from None
+    except RecursionError:  # the nesting bound holds this off; a raised limit may not
+        raise MapError([Problem(name, 1, 1, "the document nests too deeply for the YAML parser; "
+                                f"lower {NESTING.env}")]) from None
     if root is None:
         raise MapError([Problem(name, 1, 1, "empty file: a map needs at least 'skills'")])
     builder = _Builder(name)
     if "&" in text:  # without an anchor there can be no alias, so nothing to bound
         builder.check_expansion(root)
-    data = builder.build(root, ())
+    try:
+        data = builder.build(root, ())
+    except RecursionError:
+        raise MapError([Problem(name, 1, 1, "the document nests too deeply; "
+                                f"lower {NESTING.env}")]) from None
     return Document(name, data, builder.keys, builder.values, builder.problems)
+
+
+#: PyYAML reads a plain (implicit) key of at most this many characters.
+_YAML_KEY_LIMIT = 1024
+
+
+def _syntax_message(text: str, line: int, message: str) -> str:
+    """PyYAML's words, or ours where they mislead (a key over 1,024 characters)."""
+    lines = text.splitlines()
+    row = lines[line - 1] if 0 < line <= len(lines) else ""
+    key = row.split(":", 1)[0].strip().lstrip("- ").strip()
+    if ":" in row and len(key) > _YAML_KEY_LIMIT:
+        return (f"a key of {len(key):,} characters: YAML reads at most {_YAML_KEY_LIMIT:,} "
+                "in a plain key; use a shorter name")
+    return f"YAML syntax error: {message}"
 
 
 class _Builder:
@@ -197,33 +392,44 @@ class _Builder:
         self.problems.append(Problem(self.name, *_pos(node.start_mark), message))
 
     def check_expansion(self, root: yaml.Node) -> None:
-        """Refuse documents whose aliases would expand far beyond what is written (alias bombs).
+        """Refuse documents whose aliases would expand far beyond what is written (alias bombs),
+        or nest deeper than :data:`~capgraph.core.limits.NESTING` once expanded (chained anchors).
 
-        Sizes are counted with memoisation, so a billion-node bomb costs as little as its text.
+        Sizes and depths are counted with memoisation and an explicit stack (no recursion), so a
+        billion-node bomb costs as little as its text.
         """
         sizes: dict[int, int] = {}
+        depths: dict[int, int] = {}
         active: set[int] = set()
-
-        def size(node: yaml.Node) -> int:
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, done = stack.pop()
             key = id(node)
+            if done:
+                kids = list(_children(node))
+                sizes[key] = 1 + sum(sizes[id(c)] for c in kids)
+                depths[key] = (not isinstance(node, yaml.ScalarNode)) + max(
+                    (depths[id(c)] for c in kids), default=0)
+                active.discard(key)
+                continue
             if key in sizes:
-                return sizes[key]
+                continue
             if key in active:
-                raise _Recursive(node)
+                self._problem(node, "recursive alias: an anchor is used inside itself")
+                raise MapError(self.problems)
             active.add(key)
-            total = 1 + sum(size(child) for child in _children(node))
-            active.discard(key)
-            sizes[key] = total
-            return total
-
-        try:
-            expanded = size(root)
-        except _Recursive as exc:
-            self._problem(exc.node, "recursive alias: an anchor is used inside itself")
-            raise MapError(self.problems) from None
-        except RecursionError:
-            self._problem(root, "the document nests too deeply")
-            raise MapError(self.problems) from None
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+        limit = NESTING.value
+        if depths[id(root)] > limit:
+            node, level = root, 1
+            while level <= limit:  # walk down the deepest branch to the first level over the limit
+                node = max(_children(node), key=lambda c: depths[id(c)])
+                level += not isinstance(node, yaml.ScalarNode)
+            self._problem(node, f"aliases nest lists and mappings more than {limit} deep here "
+                          f"(limit: {NESTING.what}; raise it with the environment variable {NESTING.env})")
+            raise MapError(self.problems)
+        expanded = sizes[id(root)]
         limit = max(ALIAS_EXPANSION_FLOOR, ALIAS_EXPANSION_FACTOR * len(sizes))
         if expanded > limit:
             node = root  # walk down to the smallest node that is itself too large: the bomb's anchor
@@ -296,11 +502,6 @@ class _Builder:
             return _construct.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError):
             return node.value
-
-
-class _Recursive(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
 
 
 def _children(node: yaml.Node) -> Iterator[yaml.Node]:

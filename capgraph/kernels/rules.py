@@ -166,10 +166,22 @@ def k_of_n_normal(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks
     return np.clip(dtype(1) - below, 0, 1)
 
 
+def normalised(weights: Weights) -> list[float]:
+    """Weights scaled to sum to 1, divided by the largest first so the sum cannot overflow.
+
+    >>> normalised([1e308, 1e308]), normalised([1, 3])
+    ([0.5, 0.5], [0.25, 0.75])
+    """
+    top = max(weights)
+    scaled = [w / top for w in weights]
+    total = sum(scaled)
+    return [w / total for w in scaled]
+
+
 def mean(values: Values, weights: Weights) -> np.ndarray:
     """Weighted arithmetic mean: a benchmark average."""
-    total = sum(weights)
-    return sum(w * p for p, w in zip(values, weights, strict=True)) / total
+    share = normalised(weights)
+    return sum(w * p for p, w in zip(values, share, strict=True))
 
 
 def minimum(values: Values, weights: Weights) -> np.ndarray:
@@ -179,8 +191,7 @@ def minimum(values: Values, weights: Weights) -> np.ndarray:
 
 def geomean(values: Values, weights: Weights) -> np.ndarray:
     """Weighted geometric mean: Π p_i^(w_i / Σw)."""
-    total = sum(weights)
-    return all_of(values, [w / total for w in weights])
+    return all_of(values, normalised(weights))
 
 
 def min_padded(trials: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:

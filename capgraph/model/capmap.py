@@ -41,7 +41,7 @@ from capgraph.format.source import Document, load_document, parse_document
 from capgraph.format.validate import validate
 from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.sampling import Interval
-from capgraph.kernels.scale import UNITS, ScalePoint
+from capgraph.kernels.scale import AXES, UNITS, ScalePoint
 from capgraph.model.compare import compare
 from capgraph.model.records import Comparison, CrossingDraws, Predictions
 from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 #: Monte Carlo defaults: ``--samples`` and ``--seed``.
 DEFAULT_SAMPLES = 2000
 DEFAULT_SEED = 0
+#: Scales are kept within 10^±300 in every unit: beyond, 6·params·tokens overflows a float.
+FLOAT_LOG10_MAX = 300
 #: Values held at once while sampling: 32 million (128 MB in the float32 Monte Carlo pass).
 MEMORY_FLOATS = 32_000_000
 
@@ -112,8 +114,29 @@ class CapabilityMap:
         # points report physical scale and the loss at effective scale
         self._reporting = self.units if efficiency == 1.0 else Efficient(self.units, efficiency)
         # the grid is physical scale on the grid axis; the plan reads curves at effective scale
+        self._check_range(document)
         self.plan: Plan = self._adapt(compile_plan(spec))
         self._sampled: dict[tuple[int, int], Plan] = {}
+
+    def _check_range(self, document: Document | None) -> None:
+        """Refuse a map whose search range converts to params, tokens or FLOPs beyond float range.
+
+        ``tokens_per_param: 1e300`` makes every conversion overflow to infinity, and every crossing
+        with it: a located problem instead of labels that fail and numbers that mean nothing.
+        """
+        for end in self.log_range:
+            for other in AXES:
+                value = float(self.units.convert(end, self.grid_axis, other))
+                if not -FLOAT_LOG10_MAX < value < FLOAT_LOG10_MAX:
+                    message = (f"the search range reaches 10^{value:.4g} {other} under this allocation, "
+                               f"beyond 1e±{FLOAT_LOG10_MAX}, the range capgraph computes in; "
+                               "narrow scale.range or change the allocation")
+                    scale = self.spec.scale
+                    where = ("scale", "tokens_per_param" if scale.range is None and scale.allocation is None
+                             else "allocation" if scale.range is None else "range")
+                    problem = (document.problem(where, message, key=True) if document
+                               else Problem(self.path or "<map>", 1, 1, message))
+                    raise MapError([problem])
 
     def _adapt(self, plan: Plan) -> Plan:
         return adapt_plan(plan, self.units, self.axis, self.grid_axis, self.efficiency)
@@ -216,6 +239,10 @@ class CapabilityMap:
         log_x = float(self.units.convert(np.log10(parse_scale(scale)), unit, self.grid_axis))
         if not np.isfinite(log_x):
             raise ValueError(f"no run reaches loss {scale} under the map's loss law")
+        for other in AXES:  # a scale whose params, tokens or FLOPs no float can hold: refuse, not inf
+            if not float(self.units.convert(log_x, self.grid_axis, other)) < FLOAT_LOG10_MAX:
+                raise ValueError(f"{scale} {unit} is beyond 1e{FLOAT_LOG10_MAX} in {other}, the largest "
+                                 "scale capgraph computes with")
         if unit == "loss" and self.units.convert(log_x, self.grid_axis, "params") < 0:
             # "70B" read as a loss is a model far smaller than one parameter: surely a size
             raise ValueError(f"a loss of {scale} means a model of under one parameter; "
