@@ -77,6 +77,13 @@ UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale g
                                               show_default=False)]
 
 
+def check_samples(cmap: CapabilityMap, samples: int) -> None:
+    """``--samples`` that would not fit in memory is a usage error (exit 2), refused before drawing."""
+    refusal = cmap.samples_refusal(samples)
+    if refusal:
+        raise typer.BadParameter(refusal, param_hint="--samples")
+
+
 def check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None:
     """``--unit`` must name a unit: by default any (loss too, with a loss law), or one of ``allowed``."""
     from capgraph.kernels.scale import UNITS

@@ -12,6 +12,7 @@ from capgraph.cli.common import (
     SamplesOpt,
     SeedOpt,
     UnitOpt,
+    check_samples,
     check_unit,
     emit_json,
     load_map,
@@ -99,6 +100,7 @@ def predict(
     """At which scale each node with a threshold crosses it (params, tokens, FLOPs), with intervals."""
     check_unit(unit)
     cmap = with_options(load_map(path), scenario, data_limit)
+    check_samples(cmap, samples)
     options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
     try:
         cmap.log_axis(by, unit) if by is not None else None
@@ -129,6 +131,7 @@ def at(
     """Every node's value at one scale, with a 90% interval when parameters are ranges."""
     check_unit(unit)
     cmap = load_map(path)
+    check_samples(cmap, samples)
     try:
         snap = cmap.at(scale, unit, samples=samples, seed=seed)
     except ValueError as exc:

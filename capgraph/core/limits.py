@@ -9,7 +9,7 @@ limit, the amount asked for, and the variable that raises it (:meth:`Limit.refus
 Memory is bounded by estimate, before anything is allocated: :func:`memory_refusal` turns a count
 of float64 values into a message when it would exceed :data:`MEMORY`.
 
->>> FILE_BYTES.value >= 64 * 2**20
+>>> FILE_BYTES.value >= 32 * 2**20
 True
 >>> print(parse_size("1.5G"), parse_size("512M"), parse_size("1000"))
 1610612736 536870912 1000
@@ -83,9 +83,10 @@ class Limit:
                 f"({self.what}; raise it with the environment variable {self.env})")
 
 
-#: A map file: the largest real maps (100,000 generated nodes, JSON) are about 20 MiB. Reading is
-#: done in memory, and YAML's node tree takes ~20× the text, so this keeps a load within ~4 GiB.
-FILE_BYTES = Limit("CAPGRAPH_MAX_FILE_BYTES", 128 * 2**20, "file size", in_bytes=True)
+#: A map file: the largest real maps (100,000 generated nodes) are about 15 MiB of JSON. A load
+#: holds the text, PyYAML's node tree and the validated models at once (~1.4 GiB for 100,000
+#: nodes of YAML), so twice that size keeps a load within the 4 GiB a laptop can spare.
+FILE_BYTES = Limit("CAPGRAPH_MAX_FILE_BYTES", 32 * 2**20, "file size", in_bytes=True)
 #: A results file behind `fit`, `backtest` or `fit:`: a million rows of a few columns is ~60 MiB.
 DATA_BYTES = Limit("CAPGRAPH_MAX_DATA_BYTES", 256 * 2**20, "data file size", in_bytes=True)
 #: Nesting of lists and mappings in a map or a JSON Lines row. Real maps nest about 8 deep;
@@ -94,9 +95,9 @@ NESTING = Limit("CAPGRAPH_MAX_NESTING", 100, "nesting depth")
 #: Memory one computation may ask for (estimated before allocating): the Monte Carlo draws and
 #: results, a k-of-n block's trials, bootstrap resamples. Beyond it a run would swap or be killed.
 MEMORY = Limit("CAPGRAPH_MAX_MEMORY", 2 * 2**30, "memory", in_bytes=True)
-#: Independent trials of one k_of_n capability (the sum of its counts): each is a step of the
-#: dynamic programme over the whole grid. A million keeps a point estimate within seconds.
-TRIALS = Limit("CAPGRAPH_MAX_TRIALS", 1_000_000, "k_of_n trials")
+#: Independent trials of one k_of_n capability (the sum of its counts). The engine holds each
+#: trial's value on the whole grid (~450 points, 8 bytes each): 100,000 trials take ~360 MB.
+TRIALS = Limit("CAPGRAPH_MAX_TRIALS", 100_000, "k_of_n trials")
 
 
 def memory_refusal(floats: float, subject: str) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from typing import Any
 
 #: Bump when the meaning of a cached entry changes; old entries then miss instead of misleading.
 CACHE_FORMAT = 1
+
+log = logging.getLogger("capgraph")
 
 
 def cache_dir() -> Path:
@@ -39,16 +42,28 @@ def cache_key(digest: str, options: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def read(key: str, folder: Path | None = None) -> dict[str, Any] | None:
-    """The cached entry, or None when absent or unreadable (a corrupt entry is a miss)."""
+def read(key: str, folder: Path | None = None, *, quiet: bool = False) -> dict[str, Any] | None:
+    """The cached entry, or None when absent or unreadable (a corrupt entry is a miss, with a note
+    unless ``quiet``: a caller that goes on to :func:`cached` lets that one say it)."""
     path = (folder or cache_dir()) / f"{key}.json"
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        if not quiet:
+            note(path, "not readable JSON")
         return None
     if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("value"), dict):
+        if not quiet:
+            note(path, "not a fit-cache entry for this key")
         return None
     return entry["value"]
+
+
+def note(path: Path, why: str) -> None:
+    """Say (on stderr, through logging) that a cache entry was ignored: the cache is untrusted input."""
+    log.warning("capgraph: note: ignored the fit-cache entry %s (%s); fitting again", path, why)
 
 
 def write(key: str, value: dict[str, Any], folder: Path | None = None) -> bool:
@@ -73,8 +88,10 @@ def cached(key: str, compute: Callable[[], dict[str, Any]],
            valid: Callable[[dict[str, Any]], bool] = lambda _: True) -> tuple[dict[str, Any], bool]:
     """``(value, hit)``: the cached value for ``key`` if present and ``valid``, else computed and stored."""
     value = read(key)
-    if value is not None and valid(value):
-        return value, True
+    if value is not None:
+        if valid(value):
+            return value, True
+        note(cache_dir() / f"{key}.json", "its values fail the checks a map's curve must pass")
     value = compute()
     write(key, value)
     return value, False

@@ -9,6 +9,8 @@ block are located at the map's key or value concerned, as ``map.yaml:line:col: m
 
 from __future__ import annotations
 
+import glob
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy as np
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.suggest import did_you_mean
 from capgraph.evidence import fitcache
-from capgraph.evidence.data import Table
+from capgraph.evidence.data import Table, file_digest
 from capgraph.evidence.expr import ExpressionError, derive, parse
 from capgraph.evidence.fit import (
     DEFAULT_BOOTSTRAP,
@@ -128,6 +130,11 @@ def fit_file(path: str | Path | Sequence[str | Path], x: str, y: str, opts: FitO
     with the ``models`` table and averaged into ``groups``. Fits are cached on disk by the content
     of every file read and every option.
     """
+    if use_cache and isinstance(path, str | Path):  # a hit costs the file's hash, not its parsing
+        hit = cached_fit(path, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
+                         weights=weights, models=models, groups=groups, base=base)
+        if hit is not None:
+            return hit
     table = read_data([path] if isinstance(path, str | Path) else path, models=models, groups=groups,
                       base=base)
     return fit_cached(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
@@ -141,9 +148,7 @@ def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS,
     if not use_cache:
         return fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
                          weights=weights)
-    options = {"x": x, "y": y, "where": {str(k): str(v) for k, v in sorted((where or {}).items())},
-               "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed, "weights": weights}
-    key = fitcache.cache_key(table.digest, options)
+    key = fitcache.cache_key(table.digest, _options(x, y, opts, where, n_bootstrap, seed, weights))
     value, _ = fitcache.cached(
         key,
         lambda: fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
@@ -151,8 +156,36 @@ def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS,
         valid=lambda v: result_from_json(v, opts) is not None,
     )
     result = result_from_json(value, opts)
-    assert result is not None  # computed values always round-trip
+    if result is None:  # only a fit that fails the checks it would fail as a map's curve gets here
+        raise FitError("the fitted parameters are not a valid curve")
     return result
+
+
+def _options(x: str, y: str, opts: FitOptions, where: Mapping[str, Any] | None, n_bootstrap: int,
+             seed: int, weights: str) -> dict[str, Any]:
+    return {"x": x, "y": y, "where": {str(k): str(v) for k, v in sorted((where or {}).items())},
+            "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed, "weights": weights}
+
+
+def cached_fit(path: str | Path, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
+               where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+               seed: int = DEFAULT_SEED, weights: str = "auto", models: str | Path | None = None,
+               groups: Mapping[str, Any] | None = None, base: Path | None = None) -> FitResult | None:
+    """The fit :func:`fit_file` would return for one CSV or JSON Lines table, if the cache holds a
+    valid one; else None (harness results, globs and folders are not looked up here).
+
+    Costs a streamed hash of the file and one small read: the data file is not parsed, so a cache
+    hit on a million-row file takes a fraction of a second.
+    """
+    text = str(path)
+    file = Path(text) if base is None or Path(text).is_absolute() else base / text
+    if models is not None or groups or glob.has_magic(text) or file.suffix.lower() == ".json" \
+            or file.is_dir():
+        return None
+    key = fitcache.cache_key(file_digest(file), _options(x, y, opts, where, n_bootstrap, seed, weights))
+    value = fitcache.read(key, quiet=True)
+    # an invalid entry is a miss here; fit_cached, which refits, says it ignored it
+    return None if value is None else result_from_json(value, opts)
 
 
 def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | None:
@@ -166,13 +199,26 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
         params = {k: float(params[k]) for k in names}
         intervals = {k: (float(value["intervals"][k][0]), float(value["intervals"][k][1]))
                      for k in opts.free if k in value["intervals"]}
-        fit = Fit(curve, params, opts.free, float(value["rmse"]), int(value["n_used"]))
+        n_used, n_skipped, rmse = value["n_used"], value["n_skipped"], float(value["rmse"])
+        if not (_count(n_used, 1) and _count(n_skipped, 0) and math.isfinite(rmse) and rmse >= 0):
+            return None
+        if any(params.get(k, v) != v for k, v in opts.fixed.items()):  # a fixed parameter moved
+            return None
+        # an entry is untrusted input: checked like a map's curve, point and 90% range alike
+        Curve.model_validate({curve: params})
+        Curve.model_validate({curve: {**params, **{k: {"p5": lo, "p95": hi}
+                                                   for k, (lo, hi) in intervals.items()}}})
+        fit = Fit(curve, params, opts.free, rmse, int(n_used))
         weights = value.get("weights", "none")
         if weights not in ("none", "stderr"):
             return None
-        return FitResult(fit, intervals, int(value["n_skipped"]), weights=weights)
-    except (KeyError, TypeError, ValueError, AttributeError):
+        return FitResult(fit, intervals, int(n_skipped), weights=weights)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # ValidationError too
         return None
+
+
+def _count(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 # --- fit: curves in maps ---------------------------------------------------------------------------
@@ -198,6 +244,10 @@ def resolve_fits(spec: MapSpec, document: Document | None = None) -> MapSpec:
     problems: list[Problem] = []
     skills = dict(spec.skills)
     for name, skill in fitted.items():
+        if spec.scale.axis == "loss":  # a score falls with loss: a rising curve cannot be fitted to it
+            problems.append(_problem(document, ("skills", name, "curve", "fit"), "a fit: curve is fitted "
+                                     "against params, tokens or FLOPs; this map's axis is loss", key=True))
+            continue
         try:
             curve = _resolve_one(skill.curve.fit, base)
         except _Located as exc:
@@ -241,6 +291,24 @@ class _Located(Exception):
 
 
 def _resolve_one(fs: FitSpec, base: Path) -> Curve:
+    try:  # a cache hit needs the data file's hash only, not the parsed table
+        result = cached_fit(fs.data, fs.x, fs.y, options_of(fs), where=fs.where,
+                            n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0, weights=fs.weights,
+                            models=fs.models, groups=fs.groups, base=base)
+    except MapError as exc:
+        raise _Located(("data",), f"data file {fs.data}: {_join(exc, str(base / fs.data))}") from None
+    if result is None:
+        result = _fit_checked(fs, base)
+    curve = result.fit.curve_json()
+    if fs.ranges:  # fitted parameters become 90% ranges: {p5, p95} from the bootstrap
+        params = curve[result.fit.curve]
+        for name, (lo, hi) in result.intervals.items():
+            params[name] = {"p5": lo, "p95": hi} if lo < hi else params[name]
+    return Curve.model_validate(curve)
+
+
+def _fit_checked(fs: FitSpec, base: Path) -> FitResult:
+    """Read the data, locate a missing column in the map, then fit (through the cache)."""
     try:
         table = read_data([fs.data], models=fs.models, groups=fs.groups, base=base)
     except MapError as exc:
@@ -259,17 +327,11 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
             raise _Located(("where", column), f"{fs.data} has no column '{column}'"
                                               f"{did_you_mean(column, table.columns)}", key=True)
     try:
-        result = _fit_spec(fs, base, DEFAULT_BOOTSTRAP if fs.ranges else 0, table=table)
+        return _fit_spec(fs, base, DEFAULT_BOOTSTRAP if fs.ranges else 0, table=table)
     except MapError as exc:
         raise _Located((), f"{fs.data}: {_join(exc)}", key=True) from None
     except FitError as exc:
         raise _Located((), f"fitting {fs.y} against {fs.x} in {fs.data}: {exc}", key=True) from None
-    curve = result.fit.curve_json()
-    if fs.ranges:  # fitted parameters become 90% ranges: {p5, p95} from the bootstrap
-        params = curve[result.fit.curve]
-        for name, (lo, hi) in result.intervals.items():
-            params[name] = {"p5": lo, "p95": hi} if lo < hi else params[name]
-    return Curve.model_validate(curve)
 
 
 def _names(text: str) -> list[str]:

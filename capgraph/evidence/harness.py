@@ -33,7 +33,7 @@ from capgraph.core.errors import MapError, Problem
 from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
 from capgraph.evidence.data import Table, read_table, to_float
-from capgraph.format.source import Document, read_bytes
+from capgraph.format.source import Document, nesting_problem, read_bytes
 
 #: The columns of every row, in order; joined model facts and ``n_tasks`` (groups) follow.
 COLUMNS = ("model", "revision", "task", "metric", "filter", "n_shot", "value", "stderr", "source")
@@ -119,6 +119,8 @@ def read_file(path: str | Path) -> tuple[list[dict[str, Any]], str]:
         raise MapError([Problem(name, line, 1, "not UTF-8 text")]) from None
     if not text.strip():
         raise MapError([Problem(name, 1, 1, "empty file: expected an evaluation-harness results file")])
+    if (deep := nesting_problem(text, name, json_text=True)) is not None:
+        raise MapError([deep])  # json.loads recurses once a level: bounded before it runs
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -440,8 +442,8 @@ def _is_results_document(path: Path) -> bool:
     """Whether ``path`` is one JSON document (not JSON Lines) holding harness results or a record."""
     if not path.name.lower().endswith(".json"):
         return False
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+    try:  # a regular file within the size limit only: a FIFO or /dev/zero named .json must not hang
+        data = json.loads(read_bytes(path, "results file"))
+    except (MapError, ValueError, RecursionError):
         return False  # missing, unreadable or JSON Lines: read_table says what is wrong
     return isinstance(data, dict) and ("results" in data or "evaluation_results" in data)

@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from capgraph.core.limits import TRIALS
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_number, parse_scale
 from capgraph.kernels.curves import FAMILIES
@@ -594,6 +595,9 @@ class Capability(Strict):
                 raise PydanticCustomError(
                     "k_counts", "with k_of_n every count must be a whole number of trials"
                 )
+            if TRIALS.exceeded(sum(counts)):  # the engine steps through every trial on the whole grid
+                raise PydanticCustomError(
+                    "k_trials", TRIALS.refusal(sum(counts), "the number of trials (the sum of the counts)"))
             if k > sum(counts):
                 raise PydanticCustomError(
                     "k_too_big", "k = {k} but the children make only {n} trial(s)",

@@ -208,22 +208,20 @@ def load_document(path: str | Path) -> Document:
 
 # --- nesting: bounded before any parser recurses ------------------------------------------------------
 
-_BRACKETS = np.frombuffer(b"[]{}", dtype=np.uint8)
 _OPENERS = np.frombuffer(b"[{", dtype=np.uint8)
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-_BLOCK_INDENT = re.compile(r"^[ ?:-]+", re.M)
 
 
 def nesting_problem(text: str, name: str, *, json_text: bool = False) -> Problem | None:
     """A problem at the first list or mapping nested deeper than :data:`~capgraph.core.limits.NESTING`.
 
     Every parser (PyYAML's composer, ``json.loads``, our builder, pydantic) recurses once a level,
-    so depth is bounded before any of them runs. A cheap upper bound (bracket balance, and twice the
-    widest block indentation for YAML) clears ordinary files at numpy speed; only a file it cannot
-    clear pays for an exact scan, which also finds the position.
+    so depth is bounded before any of them runs. A cheap upper bound clears ordinary files in a few
+    milliseconds (the running balance of brackets, and for YAML a block indentation that could
+    hide the rest); only a file it cannot clear pays for an exact scan, which also finds the place.
     """
     limit = NESTING.value
-    if _depth_bound(text, json_text) <= limit:
+    if _within_bound(text, json_text, limit):
         return None
     at = _json_too_deep(text, limit) if json_text else _yaml_too_deep(text, limit)
     if at is None:
@@ -232,20 +230,31 @@ def nesting_problem(text: str, name: str, *, json_text: bool = False) -> Problem
                    f"{NESTING.what}; raise it with the environment variable {NESTING.env})")
 
 
-def _depth_bound(text: str, json_text: bool) -> int:
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    brackets = data[np.isin(data, _BRACKETS)]
-    steps = np.where(np.isin(brackets, _OPENERS), 1, -1)
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+
+
+def _within_bound(text: str, json_text: bool, limit: int) -> bool:
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    steps = np.where(np.isin(np.frombuffer(brackets, dtype=np.uint8), _OPENERS), 1, -1)
     running = np.cumsum(steps)
     if running.size and (running.min() < 0 or running[-1] != 0):
         # a bracket inside a string unbalances the count and could hide depth: count every opener
         flow = int((steps > 0).sum())
     else:
         flow = int(running.max(initial=0))
-    if json_text:
-        return flow
-    indent = max(map(len, _BLOCK_INDENT.findall(text)), default=0)
-    return flow + 2 * indent + 2  # a block collection may share its parent's column once per level
+    if json_text or flow > limit:
+        return flow <= limit
+    # A block collection is indented past its parent, or shares its column once (a list under a
+    # key): depth <= flow + 2 * indent + 2. Look only for an indent that could break the bound.
+    room = (limit - flow - 2) // 2
+    if room <= 0:
+        return False
+    return _deep_indent(room).search("\n" + text) is None
+
+
+def _deep_indent(width: int) -> re.Pattern[str]:
+    """A line that starts with ``width`` characters of block indentation (spaces, ``- ``, ``? ``)."""
+    return re.compile(rf"\n[ ?:\-]{{{width}}}")
 
 
 def _json_too_deep(text: str, limit: int) -> Pos | None:

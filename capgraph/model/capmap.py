@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.limits import memory_refusal
 from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_scale
@@ -261,9 +262,24 @@ class CapabilityMap:
         (and a notebook trying many seeds does not pile up plans).
         """
         key = (samples, seed)
+        refusal = self.samples_refusal(samples)
+        if refusal:
+            raise ValueError(refusal)
         if key not in self._sampled:
             self._sampled = {key: self._adapt(compile_plan(self.spec, samples=samples, seed=seed))}
         return self._sampled[key]
+
+    def samples_refusal(self, samples: int) -> str | None:
+        """Why ``samples`` Monte Carlo draws cannot be made within the memory limit, or None.
+
+        Every draw is made before evaluation is chunked: a skill's parameters (four for a logistic)
+        with their normal deviates and latent factor, about eight float64 a sample, and each
+        node's crossing; the evaluation itself is chunked to a fixed budget.
+        """
+        if not self.uncertain or samples <= 1:
+            return None
+        floats = float(samples) * (8 * len(self.spec.skills) + 2 * len(self.plan))
+        return memory_refusal(floats, f"--samples {samples:,}")
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
            seed: int = DEFAULT_SEED) -> Snapshot:
@@ -320,7 +336,7 @@ class CapabilityMap:
         if self.uncertain and samples > 1:
             plan = self.sampled_plan(samples, seed)
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
-            chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * log_x.size)))
+            chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
             uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress), lo,
                                             self.grid_axis, self._reporting, by_log)
         return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
@@ -446,6 +462,18 @@ class CapabilityMap:
         with _gc_paused():
             return CapabilityMap(validate(changed), changed, efficiency=self.efficiency,
                                  scenario=self.scenario_name)
+
+
+def _width(plan: Plan) -> int:
+    """Values a sample and grid point takes at once: a row per node, and the widest padded block
+    (a k-of-n parent gathers a row per trial and keeps one per count below k)."""
+    widest = 0
+    for level in plan.levels:
+        for block in level.rules:
+            if block.trials is not None:
+                k = int(block.ks.max()) + 1 if block.ks is not None and block.ks.size else 0
+                widest = max(widest, (block.trials.shape[0] + k) * len(block.nodes))
+    return len(plan) + widest
 
 
 @contextmanager
