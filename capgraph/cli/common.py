@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 
 from capgraph.core import jsonsafe
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.text import printable
 from capgraph.model.capmap import CapabilityMap, load
 
+
+class SafeConsole(Console):
+    """A rich console that shows control characters in text instead of sending them to the terminal.
+
+    Names come from maps and data files: an ESC in a name must not move the cursor or repaint an
+    error as "ok". rich's own escape sequences (styles, cursor moves) travel in styles and control
+    segments, never in a segment's text, so escaping the text of plain segments is exact. Markup
+    is off for the same reason: ``[bold]`` in a name is text, not an instruction.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, highlight=False, **options)
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            Segment(printable(seg.text), seg.style) if seg.control is None and seg.text else seg
+            for seg in buffer
+        )
+
+
 # Piped output gets a fixed, generous width: stable text for scripts and tests, no truncated names.
-out = Console(highlight=False,
-              width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+out = SafeConsole(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 
 
-err = Console(stderr=True, highlight=False)
+err = SafeConsole(stderr=True)
 
 
 MapArg = Annotated[str, typer.Argument(metavar="MAP", help="A capability map (YAML or JSON).",
@@ -33,10 +56,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable ke
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+_RAW_CONTROL = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 def emit_json(payload: Any) -> None:
     # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
     # never NaN or Infinity tokens (invalid JSON): non-finite numbers become null, listed with why
-    sys.stdout.write(jsonsafe.dumps(payload, ensure_ascii=False) + "\n")
+    text = jsonsafe.dumps(payload, ensure_ascii=False)
+    # C1 controls and line separators are valid raw in JSON strings, but a terminal acts on them
+    sys.stdout.write(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
     sys.stdout.flush()
 
 
@@ -116,4 +144,4 @@ def with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | No
 
 def say(text: str) -> None:
     """One plain line on stdout: no wrapping, so long column names stay on their line."""
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable(text) + "\n")

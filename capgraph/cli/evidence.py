@@ -19,6 +19,7 @@ from capgraph.cli.common import (
     warn,
 )
 from capgraph.core.errors import MapError
+from capgraph.core.text import printable
 
 DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or JSON Lines.",
                                         show_default=False)]
@@ -76,7 +77,7 @@ def fit_loss(
         result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
                                   seed=seed)
     except ValueError as exc:
-        sys.stderr.write(f"{data}: {exc}\n")
+        sys.stderr.write(printable(f"{data}: {exc}") + "\n")
         raise typer.Exit(1) from None
     if as_json:
         emit_json(result.to_json())
@@ -126,7 +127,7 @@ def _data_call(path: str, call):
     except MapError as exc:
         warn(exc.problems)
     except FitError as exc:
-        sys.stderr.write(f"{path}: {exc}\n")
+        sys.stderr.write(printable(f"{path}: {exc}") + "\n")
     raise typer.Exit(1)
 
 
@@ -166,12 +167,12 @@ def fit(
     if as_json:
         emit_json(result.to_json())
         return
-    sys.stdout.write(result.yaml_snippet(ranges=not point))
+    sys.stdout.write(printable(result.yaml_snippet(ranges=not point)))
     ranges = (f"90% ranges from {bootstrap} bootstrap refits (seed {seed})" if bootstrap and not point
               else "point estimates")
     weighed = "weighted by 1/stderr²" if result.weights == "stderr" else "unweighted"
-    sys.stdout.write(f"# {y} against {x}: {ranges}; {weighed}; rmse {result.fit.rmse:.4g}, "
-                     f"{result.fit.n_used} rows used, {result.n_skipped} skipped\n")
+    say(f"# {y} against {x}: {ranges}; {weighed}; rmse {result.fit.rmse:.4g}, "
+        f"{result.fit.n_used} rows used, {result.n_skipped} skipped")
 
 
 def backtest(

@@ -81,7 +81,7 @@ def show(path: MapArg, as_json: JsonOpt = False) -> None:
         return
     from capgraph.outputs.terminal import hierarchy_tree
 
-    out.print(hierarchy_tree(cmap))
+    out.print(hierarchy_tree(cmap, out.width))
 
 
 def predict(

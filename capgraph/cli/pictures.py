@@ -57,6 +57,19 @@ def _format(output: str, formats: dict[str, str]) -> str:
     return formats[suffix]
 
 
+def _not_input(output: str, path: str) -> None:
+    """Refuse to write over the map being read (``render x.svg -o x.svg`` would destroy it)."""
+    import os
+
+    try:
+        same = os.path.samefile(output, path)
+    except OSError:  # the output does not exist yet (or cannot be looked at): compare the names
+        same = os.path.realpath(output) == os.path.realpath(path)
+    if same:
+        raise typer.BadParameter(f"'{output}' is the map being read; write the picture elsewhere",
+                                 param_hint="-o")
+
+
 def _write(output: str, data: bytes) -> None:
     """Write the whole file or nothing; a file that cannot be written is an input error (exit 1)."""
     from capgraph.core.files import write_atomic
@@ -94,6 +107,7 @@ def render_command(
     from capgraph.outputs.render import FORMATS, render
 
     fmt = _format(output, FORMATS)
+    _not_input(output, path)
     check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     if fmt != "dot":
         _need_graphviz()
@@ -125,6 +139,7 @@ def plot_command(
     from capgraph.outputs.plot import FORMATS, plot
 
     fmt = _format(output, FORMATS)
+    _not_input(output, path)
     check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     if lenses:
         if nodes and len(nodes) > 1:
@@ -145,6 +160,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     from capgraph.outputs.report import report
 
     _format(output, {".html": "html", ".htm": "html"})
+    _not_input(output, path)
     check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
     _need_graphviz()
     cmap = load_map(path)

@@ -69,6 +69,10 @@ def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
     for name in spec.scenarios:
         scenario = doc.data["scenarios"][name]
         where = ("scenarios", name)
+        if name == BASELINE:  # the map as written goes by this name in compare and --scenario
+            problems.append(doc.problem(where, f"'{BASELINE}' is reserved for the map as written; "
+                                        "give the scenario another name", key=True))
+            continue
         tagged = lambda p, name=name: Problem(p.path, p.line, p.col,  # noqa: E731
                                               f"scenario '{name}': {p.message}", p.severity)
         new_nodes = []

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from capgraph.core.text import clip
 from capgraph.core.units import human
 from capgraph.engine.plan import evaluate
 from capgraph.engine.predict import first_crossing, grid, sharpness
@@ -174,6 +175,7 @@ def _legend(fig: Figure, ax, entries: int) -> None:
 
 
 def _wrap(text: str, width: int = 50) -> str:
+    text = clip(text, 3 * width)  # a legend entry of a 10,000-character name would squash the axes
     return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
 
 
@@ -224,7 +226,7 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
     ax = fig.add_subplot()
     _style_axis(ax, cmap, log_x)
     ax.set_ylabel("value")
-    ax.set_title(cmap.name, loc="left", fontweight="bold")
+    ax.set_title(clip(cmap.name, 100), loc="left", fontweight="bold")
     for i, name in enumerate(context):
         ax.plot(x, values[name], color="#aaaaaa", linewidth=0.7, alpha=0.6, zorder=1,
                 label=f"{len(context)} other nodes with a threshold" if i == 0 else "_")
@@ -316,7 +318,7 @@ def lenses_figure(cmap: CapabilityMap, name: str | None = None, length: float = 
     fig = Figure(figsize=(13, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3, sharey=True)
-    fig.suptitle(f"{name}: one success probability p, three metrics  ({cmap.name})",
+    fig.suptitle(f"{clip(name, 60)}: one success probability p, three metrics  ({clip(cmap.name, 60)})",
                  fontweight="bold", x=0.01, ha="left")
     for ax, (kind, values) in zip(axes, curves.items(), strict=True):
         _style_axis(ax, cmap, log_x)

@@ -24,6 +24,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from capgraph.core.text import clip
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
 from capgraph.format.graph import depth as node_depth
@@ -270,9 +271,23 @@ def wrap_text(text: str, width: int = _TEXT_WIDTH, max_lines: int | None = None)
     return lines
 
 
+#: Longest texts drawn (the data keeps them whole): Graphviz refuses a DOT token over 16 KiB, and a
+#: picture cannot show a 10,000-character name anyway.
+_NAME_LINES = 6
+_TOOLTIP = 2000
+_TITLE = 200
+
+
+def _cut_lines(lines: list[str], most: int = _NAME_LINES) -> list[str]:
+    """At most ``most`` lines, the last ending in an ellipsis when some were cut."""
+    if len(lines) <= most:
+        return lines
+    return [*lines[:most - 1], clip(lines[most - 1] + "…", len(lines[most - 1]))]
+
+
 def _node_label(view: NodeView) -> str:
     small = '<FONT POINT-SIZE="10">{}</FONT>'
-    rows = ["<B>" + "<BR/>".join(html_text(s) for s in wrap_name(view.name)) + "</B>"]
+    rows = ["<B>" + "<BR/>".join(html_text(s) for s in _cut_lines(wrap_name(view.name))) + "</B>"]
     rows.append(small.format("<BR/>".join(html_text(s) for s in wrap_text(view.summary))))
     value = f"value {view.value:.3f}"
     if view.threshold is not None:
@@ -310,12 +325,12 @@ def _legend(cmap: CapabilityMap, log_at: float, unit: str | None, focus: str | N
         units.sort(key=lambda s: not s.endswith(unit if unit != "flops" else "FLOPs"))
     where = "values at " + " · ".join(units)
     rows = [
-        f'<TR><TD COLSPAN="11" ALIGN="LEFT"><FONT POINT-SIZE="16"><B>{html_text(cmap.name)}</B>'
+        f'<TR><TD COLSPAN="11" ALIGN="LEFT"><FONT POINT-SIZE="16"><B>{html_text(clip(cmap.name, _TITLE))}</B>'
         "</FONT></TD></TR>",
         f'<TR><TD COLSPAN="11" ALIGN="LEFT">{html_text(where)}</TD></TR>',
     ]
     if focus is not None:
-        note = html_text(f"only what lies within {steps} step(s) of {focus}; "
+        note = html_text(f"only what lies within {steps} step(s) of {clip(focus, _TITLE)}; "
                          "dashed border: some neighbours not shown")
         rows.append(f'<TR><TD COLSPAN="11" ALIGN="LEFT">{note}</TD></TR>')
     rows.append("<TR>" + "".join(cells) + "</TR>")
@@ -366,12 +381,14 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
         style = "filled" if view.kind == "skill" else "rounded,filled"
         if view.hidden_inputs or view.hidden_users:
             style += ",dashed"
+        tip = view.name + (": " + view.description if view.description else "")
         attrs = [
             f"label={_node_label(view)}",
             f'style="{style}"',
             f'fillcolor="{view.color}"',
             f'fontcolor="{colors.text_color(view.color)}"',
-            f"tooltip={quoted(view.name + (': ' + view.description if view.description else ''))}",
+            # Graphviz refuses a token over 16 KiB: long texts are cut for drawing only
+            f"tooltip={quoted(clip(tip, _TOOLTIP))}",
         ]
         if view.past:
             attrs += ['color="#000000"', "penwidth=3.5"]

@@ -187,27 +187,43 @@ def param_text(key: str, value: float | Interval) -> str:
     return fmt(value)
 
 
-def hierarchy_tree(cmap: CapabilityMap) -> Tree:
-    """The map as a tree from its most composite abilities down; shared nodes expand once."""
-    tree = Tree(Text(cmap.name, style="bold"))
-    shown: set[str] = set()
+def hierarchy_tree(cmap: CapabilityMap, width: int | None = None) -> Tree:
+    """The map as a tree from its most composite abilities down; shared nodes expand once.
 
-    def add(branch: Tree, name: str, weight: float | None) -> None:
+    Built with an explicit stack (a chain of 10,000 steps is 10,000 levels deep). Each level
+    indents four columns, so at ``width`` columns the branches are cut where too little room
+    is left to read a name, and the cut says how many levels it hides.
+    """
+    from capgraph.format.graph import depth, roots
+
+    tree = Tree(Text(cmap.name, style="bold"))
+    deepest = None if width is None else max(1, (width - _LABEL_ROOM) // _INDENT)
+    levels = depth(cmap.graph) if deepest is not None else {}
+    shown: set[str] = set()
+    stack: list[tuple[Tree, str, float | None, int]] = [
+        (tree, root, None, 1) for root in reversed(roots(cmap.graph))]
+    while stack:
+        branch, name, weight, level = stack.pop()
         count = "" if weight in (None, 1) else f" ×{weight:g}"
         label = Text.assemble((name, "bold"), count, "  ", (describe(cmap, name), "dim"))
         if name in shown and cmap.graph.in_degree(name):
             branch.add(Text.assemble(label, (" (shown above)", "italic dim")))
-            return
+            continue
         shown.add(name)
         child = branch.add(label)
-        for sub in sorted(cmap.graph.predecessors(name)):
-            add(child, sub, cmap.graph.edges[sub, name]["weight"])
-
-    from capgraph.format.graph import roots
-
-    for root in roots(cmap.graph):
-        add(tree, root, None)
+        below = sorted(cmap.graph.predecessors(name))
+        if below and deepest is not None and level >= deepest:
+            child.add(Text(f"… {levels[name]} more level(s) below, cut to fit {width} columns "
+                           "(capgraph show --json lists every node)", style="italic"))
+            continue
+        stack.extend((child, sub, cmap.graph.edges[sub, name]["weight"], level + 1)
+                     for sub in reversed(below))
     return tree
+
+
+#: Columns each tree level indents, and the least room left for a node's name and summary.
+_INDENT = 4
+_LABEL_ROOM = 24
 
 
 # --- the real world: data limits, dates, scenarios, loss fits ----------------------------------------
