@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +22,6 @@ from typing import Any
 
 #: Bump when the meaning of a cached entry changes; old entries then miss instead of misleading.
 CACHE_FORMAT = 1
-
-log = logging.getLogger("capgraph")
 
 
 def cache_dir() -> Path:
@@ -62,8 +60,8 @@ def read(key: str, folder: Path | None = None, *, quiet: bool = False) -> dict[s
 
 
 def note(path: Path, why: str) -> None:
-    """Say (on stderr, through logging) that a cache entry was ignored: the cache is untrusted input."""
-    log.warning("capgraph: note: ignored the fit-cache entry %s (%s); fitting again", path, why)
+    """Say on stderr that a cache entry was ignored: the cache is untrusted input, and a refit costs."""
+    sys.stderr.write(f"capgraph: note: ignored the fit-cache entry {path} ({why}); fitting again\n")
 
 
 def write(key: str, value: dict[str, Any], folder: Path | None = None) -> bool:

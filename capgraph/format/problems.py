@@ -24,7 +24,7 @@ from capgraph.format.source import Document, Loc
 
 
 def pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
-    errors = [(_source_loc(e["loc"]), e) for e in exc.errors(include_url=False)]
+    errors = _one_branch([(_source_loc(e["loc"], doc.data), e) for e in exc.errors(include_url=False)])
     # A misspelt required key is one mistake, not two: say "did you mean", not also "missing".
     near_misses = {
         (loc[:-1], hint)
@@ -49,9 +49,59 @@ def pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
     return problems
 
 
-def _source_loc(loc: tuple[Any, ...]) -> Loc:
-    """Drop pydantic's internal steps (validator names such as 'function-after[...]')."""
-    return tuple(part for part in loc if isinstance(part, int) or not _internal(part))
+def _source_loc(loc: tuple[Any, ...], data: Any = None) -> Loc:
+    """Drop pydantic's internal steps: validator names such as 'function-after[...]', and the model
+    name a union puts before a branch's keys (``('allocation', 'LossLawSpec', 'E')``) where the
+    document has no such key (a skill may well be called ``Curve``)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (_internal(part) or (part in _MODELS and not _has(data, part))):
+            continue
+        out.append(part)
+        data = data.get(part) if isinstance(data, dict) else (
+            data[part] if isinstance(data, list) and isinstance(part, int) and -len(data) <= part < len(data)
+            else None)
+    return tuple(out)
+
+
+def _has(data: Any, key: str) -> bool:
+    return isinstance(data, dict) and key in data
+
+
+def _one_branch(errors: list[tuple[Loc, dict[str, Any]]]) -> list[tuple[Loc, dict[str, Any]]]:
+    """A union's errors from the branch the text chose: a mapping was written, so "must be
+    'hoffmann2022' or 'besiroglu2024'" (the preset-name branch) is noise beside the mapping's own
+    problems; the same for a name where a mapping was expected, once it has its own error."""
+    return [
+        (loc, e) for loc, e in errors
+        if not (e["type"] == "literal_error" and isinstance(e.get("input"), dict | list)
+                and any(o != loc and o[:len(loc)] == loc or (o == loc and oe["type"] != "literal_error")
+                        for o, oe in errors))
+    ]
+
+
+def _model_names() -> frozenset[str]:
+    seen, stack = set(), [MapSpec]
+    while stack:
+        cls = stack.pop()
+        if cls.__name__ in seen:
+            continue
+        seen.add(cls.__name__)
+        for f in cls.model_fields.values():
+            for arg in _flat_args(f.annotation):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    stack.append(arg)
+    return frozenset(seen)
+
+
+def _flat_args(tp: Any) -> list[Any]:
+    out, stack = [], [tp]
+    while stack:
+        t = stack.pop()
+        args = typing.get_args(t)
+        out.append(t)
+        stack.extend(args)
+    return out
 
 
 def _internal(part: str) -> bool:
@@ -96,6 +146,10 @@ def _unwrap(tp: Any) -> Any:
             tp = args[0]
         else:
             return tp
+
+
+#: Model class names, which pydantic puts in an error's location inside a union.
+_MODELS = _model_names()
 
 
 # --- names, references and cycles ------------------------------------------------------------------
