@@ -498,3 +498,13 @@ def test_hostile(case: Case, tmp_path, monkeypatch):
             col = row.index(token) + 1 if token else 1
         name = next(iter(case.files))
         assert f"{name}:{line}:{col}:" in output, output
+
+
+def test_limits_are_documented():
+    """docs/format.md lists every limit with its variable and its default."""
+    from capgraph.core import limits
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    for limit in (v for v in vars(limits).values() if isinstance(v, limits.Limit)):
+        shown = limits.human_bytes(limit.default) if limit.in_bytes else f"{limit.default:,}"
+        assert f"| `{limit.env}` | {shown} |" in text, limit.env
