@@ -223,11 +223,15 @@ CASES = [
       where=(5, "3}"), says="only 2 trial"),
     M("k-million", SKILLS + "capabilities:\n  c: {requires: {s: 2}, combine: k_of_n, k: 1000000}\n",
       where=(5, "1000000"), says="only 2 trial"),
-    M("k-of-n-billion-trials", SKILLS + "capabilities:\n  c: {requires: {s: 1000000000}, combine: k_of_n, "
-      "k: 3}\n", where=(5, "3}"), says="CAPGRAPH_MAX_TRIALS"),
+    M("k-of-n-billion-trials-ok", SKILLS + "capabilities:\n  c: {requires: {s: 1000000000}, combine: k_of_n, "
+      "k: 500000000, threshold: 0.5}\n", 0, cmd="predict"),
+    M("k-of-n-1e19-trials", SKILLS + "capabilities:\n  c: {requires: {s: 1e19}, combine: k_of_n, k: 3}\n",
+      where=(5, "3}"), says="CAPGRAPH_MAX_TRIALS"),
+    M("k-of-n-over-hard-max", SKILLS + "capabilities:\n  c: {requires: {s: 1e19}, combine: k_of_n, k: 3}\n",
+      where=(5, "3}"), says="over the limit", env={"CAPGRAPH_MAX_TRIALS": "100000000000000000000"}),
     M("k-of-n-1e308-counts", SKILLS + "capabilities:\n  c: {requires: {s: 1e308, t: 1e308}, combine: k_of_n, "
       "k: 3}\n", where=(5, "3}"), says="over the limit"),
-    M("k-of-n-trials-raised", SKILLS + "capabilities:\n  c: {requires: {s: 150}, combine: k_of_n, k: 3}\n",
+    M("k-of-n-trials-env-ok", SKILLS + "capabilities:\n  c: {requires: {s: 150}, combine: k_of_n, k: 3}\n",
       0, env={"CAPGRAPH_MAX_TRIALS": "200"}),
     M("k-of-n-trials-lowered", SKILLS + "capabilities:\n  c: {requires: {s: 150}, combine: k_of_n, k: 3}\n",
       where=(5, "3}"), says="limit of 100", env={"CAPGRAPH_MAX_TRIALS": "100"}),

@@ -56,17 +56,20 @@ class Limit:
     what: str
     #: Whether the value is a number of bytes (printed as MiB/GiB, parsed with K/M/G suffixes).
     in_bytes: bool = False
+    #: A bound no override can pass (what the code can represent at all), or None.
+    hard_max: int | None = None
 
     @property
     def value(self) -> int:
         """The bound in force: the environment variable when set to a valid size, else the default."""
         raw = os.environ.get(self.env)
+        value = self.default
         if raw:
             try:
-                return max(1, parse_size(raw))
+                value = max(1, parse_size(raw))
             except ValueError:
                 pass  # a bad override must not make every command fail; the default still protects
-        return self.default
+        return value if self.hard_max is None else min(value, self.hard_max)
 
     def show(self, n: float) -> str:
         if self.in_bytes:
@@ -95,9 +98,10 @@ NESTING = Limit("CAPGRAPH_MAX_NESTING", 100, "nesting depth")
 #: Memory one computation may ask for (estimated before allocating): the Monte Carlo draws and
 #: results, a k-of-n block's trials, bootstrap resamples. Beyond it a run would swap or be killed.
 MEMORY = Limit("CAPGRAPH_MAX_MEMORY", 2 * 2**30, "memory", in_bytes=True)
-#: Independent trials of one k_of_n capability (the sum of its counts). The engine holds each
-#: trial's value on the whole grid (~450 points, 8 bytes each): 100,000 trials take ~360 MB.
-TRIALS = Limit("CAPGRAPH_MAX_TRIALS", 100_000, "k_of_n trials")
+#: Independent trials of one k_of_n capability (the sum of its counts). The engine's cost follows
+#: the distinct children, not the trials, but counts are whole numbers held exactly (64-bit
+#: integers, float64 sums): a trillion is far above real use, and 2^53 is the most any override gets.
+TRIALS = Limit("CAPGRAPH_MAX_TRIALS", 10**12, "k_of_n trials", hard_max=2**53)
 
 
 def memory_refusal(floats: float, subject: str) -> str | None:
