@@ -314,7 +314,7 @@ CASES = [
     # --- data files ------------------------------------------------------------------------------------
     O("fit-dev-zero", ["fit", "/dev/zero", "--x", "n", "--y", "y"], 1, says="is a device"),
     O("fit-dev-urandom", ["fit", "/dev/urandom", "--x", "n", "--y", "y"], 1, says="is a device"),
-    O("fit-directory", ["fit", "{dir}", "--x", "n", "--y", "y"], 1, says="is a directory"),
+    O("fit-empty-directory", ["fit", "{dir}", "--x", "n", "--y", "y"], 1, says="no *.json files"),
     O("fit-fifo", ["fit", "{fifo}", "--x", "n", "--y", "y"], 1, says="named pipe"),
     O("fit-missing", ["fit", "{nope.csv}", "--x", "n", "--y", "y"], 1, says="no such data file"),
     O("fit-empty", ["fit", "{d.csv}", "--x", "n", "--y", "y"], 1, says="empty data file", files={"d.csv": ""}),
