@@ -5,7 +5,6 @@ result files."""
 import csv
 import json
 import math
-import textwrap
 
 import numpy as np
 import pytest
@@ -534,7 +533,7 @@ def test_real_harness_files_match_the_collected_csv():
 
 def test_help_mentions_results():
     assert "results" in run("--help").output
-    assert textwrap.dedent("PATH...") in run("results", "--help").output
+    assert "--models" in run("results", "--help").output
 
 
 def test_fitting_guide_shows_what_fit_prints_on_the_shipped_files():
@@ -573,3 +572,10 @@ def test_results_cli_names_models_the_table_lacks(tmp_path):
     result = run("results", tmp_path, "--models", models, "--json")
     assert "1 model(s) not in the models table (their facts are left blank): org/unknown" in result.output
     assert "--group" in run("results", tmp_path, "--group", "nonsense", code=2).output
+
+
+def test_tables_among_harness_files_are_named(tmp_path):
+    older_file(tmp_path / "a.json", "m", 0.3)
+    (tmp_path / "t.csv").write_text("params,acc\n1,0.5\n")
+    result = run("fit", tmp_path / "a.json", tmp_path / "t.csv", "--x", "params", "--y", "value", code=1)
+    assert f"{tmp_path / 't.csv'}:1:1: a results table, not an evaluation-harness file" in result.output

@@ -24,7 +24,8 @@ from capgraph.core.text import printable
 DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or JSON Lines.",
                                         show_default=False)]
 
-XOpt = Annotated[str, typer.Option("--x", help="Column of the scale (params, tokens or FLOPs).",
+XOpt = Annotated[str, typer.Option("--x", help="Column of the scale (params, tokens or FLOPs), or "
+                                   "an expression of columns.",
                                    show_default=False)]
 
 YOpt = Annotated[str, typer.Option("--y", help="Column of the score, in [0, 1], or an expression of "
@@ -132,7 +133,7 @@ def _data_call(path: str, call):
 
 
 def fit(
-    data: Annotated[list[str], typer.Argument(metavar="DATA...", help="Results: a CSV or JSON Lines "
+    data: Annotated[list[str], typer.Argument(metavar="DATA", help="Results: a CSV or JSON Lines "
                                               "table, or evaluation-harness files, folders or globs "
                                               "(with --models).", show_default=False)],
     x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",

@@ -16,7 +16,7 @@ GroupOpt = Annotated[list[str] | None, typer.Option(
 
 
 def results(
-    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Result files, folders "
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Result files, folders "
                                                "(every *.json below) or glob patterns.",
                                                show_default=False)],
     models: Annotated[str | None, typer.Option("--models", help="Table of model facts (CSV or JSON "

@@ -110,6 +110,10 @@ def find_files(paths: Iterable[str | Path], base: Path | None = None) -> list[Pa
 def read_file(path: str | Path) -> tuple[list[dict[str, Any]], str]:
     """``(rows, sha256)`` of one harness result file or Every Eval Ever record."""
     name = str(path)
+    if name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
+        raise MapError([Problem(name, 1, 1, "a results table, not an evaluation-harness file: give "
+                                            "one table on its own, or harness .json files (with a "
+                                            "models table)")])
     raw = read_bytes(path, "results file")
     digest = hashlib.sha256(raw).hexdigest()
     try:
