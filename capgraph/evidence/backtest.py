@@ -1,9 +1,11 @@
 """Back-testing a fit: train on the small end, predict the large end, measure how wrong it was.
 
-The rows with scale at or below a cutoff train the curve (with its bootstrap band); the rows above
-it are held out. What comes back is how a forecaster would have fared: the mean absolute error on
-the held-out scores, the share of them inside the 90% band of the fitted curve, and, given a
-threshold, the predicted against the observed crossing scale.
+The rows with scale at or below a cutoff train the curve; the rows above it are held out. What comes
+back is how a forecaster would have fared: the mean absolute error on the held-out scores, the share
+of them inside the 90% band for new models (bootstrap curves plus the scatter of held-out
+residuals, :mod:`capgraph.evidence.bands`), and, given a threshold, the predicted against the
+observed crossing scale. :func:`backtest_rows` does the same on the capability axis or with family
+offsets (:mod:`capgraph.evidence.forecast`), beside the compute-only baseline on the same rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.records import RecordsMixin, flatten
+from capgraph.evidence import bands
 from capgraph.evidence.data import Table
 from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import (
@@ -28,7 +31,9 @@ from capgraph.evidence.fit import (
     bootstrap,
     fit_curve,
     min_rows,
+    refit,
 )
+from capgraph.evidence.forecast import Rows, fit_forecast
 
 #: Slack when testing whether a score lies inside a band, for bands that collapse to a line.
 _BAND_SLACK = 1e-9
@@ -47,6 +52,8 @@ class Backtest(RecordsMixin):
     threshold: float | None
     crossing_predicted: float | None
     crossing_observed: float | None
+    axis: str = "compute"
+    baseline: dict[str, float] | None = None  # the compute-only fit on the same rows: mae, coverage
 
     @property
     def crossing_error_decades(self) -> float | None:
@@ -64,6 +71,7 @@ class Backtest(RecordsMixin):
             "crossing_predicted": self.crossing_predicted,
             "crossing_observed": self.crossing_observed,
             "crossing_error_decades": self.crossing_error_decades,
+            **({"axis": self.axis, "baseline": dict(self.baseline)} if self.baseline is not None else {}),
         }
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -100,10 +108,13 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
     mae = float(np.mean(np.abs(fit(lx_test) - y_test)))
     if n_bootstrap > 0:
         boot = bootstrap(lx[train], y[train], fit, opts, n_bootstrap, seed)
-        lo, hi = boot.band(opts.curve, lx_test)
-    else:  # no band: only scores on the curve itself count as inside
-        lo = hi = fit(lx_test)
-    inside = (y_test >= lo - _BAND_SLACK) & (y_test <= hi + _BAND_SLACK)
+        values = np.array([Fit(opts.curve, s, (), 0.0, 0)(lx_test) for s in boot.samples])
+    else:  # the point curve alone, widened by the scatter
+        values = fit(lx_test)[None, :]
+    scatter = bands.held_out_residuals(
+        lx[train], y[train], lambda m: refit(lx[train][m], y[train][m], opts, fit), opts.floor)
+    lo, hi = bands.predictive_band(values, scatter)
+    inside = bands.inside(y_test, lo, hi, _BAND_SLACK)
     predicted = observed = None
     if threshold is not None:
         log_cross = fit.crossing(threshold)
@@ -112,6 +123,48 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
         observed = float(reached.min()) if reached.size else None
     return Backtest(float(cutoff), fit, int(train.sum()), int(test.sum()), mae, float(inside.mean()),
                     threshold, predicted, observed)
+
+
+def backtest_rows(rows: Rows, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
+                  use_capability: bool = False, use_family: bool = False,
+                  threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+                  seed: int = DEFAULT_SEED, strict: bool = True) -> Backtest:
+    """Back-test a forecast on :class:`Rows` (capability axis, family offsets, or compute alone).
+
+    With the capability axis or family offsets, ``baseline`` holds the compute-only fit's error and
+    coverage on the same rows, so the gain is plain. Crossings are read on the compute axis (for the
+    reference family on the capability axis).
+    """
+    log_cut = float(np.log10(cutoff))
+    train_mask, test_mask = rows.log_x <= log_cut, rows.log_x > log_cut
+    need = min_rows(opts)
+    if train_mask.sum() < need:
+        raise ValueError(f"only {int(train_mask.sum())} row(s) at or below the cutoff {cutoff:g}; "
+                         f"a {opts.curve} fit needs at least {need}")
+    if not test_mask.any():
+        raise ValueError(f"no rows above the cutoff {cutoff:g}: nothing to test on")
+    train, test = rows.take(train_mask), rows.take(test_mask)
+
+    def score(capability: bool, family: bool):
+        f = fit_forecast(train, opts, use_capability=capability, use_family=family,
+                         n_bootstrap=n_bootstrap, seed=seed, strict=strict)
+        lo, hi = f.band(test)
+        return f, float(np.mean(np.abs(f.predict(test) - test.y))), float(bands.inside(test.y, lo, hi).mean())
+
+    forecast, mae, coverage = score(use_capability, use_family)
+    baseline = None
+    if use_capability or use_family:
+        _, base_mae, base_cov = score(False, False)
+        baseline = {"mae": base_mae, "coverage": base_cov}
+    predicted = observed = None
+    if threshold is not None:
+        crossing = forecast.crossing(threshold)
+        if crossing is not None and crossing.get("log10_x") is not None:
+            predicted = float(10.0 ** crossing["log10_x"])
+        reached = test.log_x[test.y >= threshold]
+        observed = float(10.0 ** reached.min()) if reached.size else None
+    return Backtest(float(cutoff), forecast.fit, len(train), len(test), mae, coverage, threshold,
+                    predicted, observed, forecast.kind, baseline)
 
 
 def backtest_table(table: Table, x: str, y: str, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,

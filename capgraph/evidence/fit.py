@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from capgraph.core.records import to_frame
+from capgraph.evidence.bands import held_out_residuals
 from capgraph.kernels.curves import FAMILIES
 
 #: The fittable curve families (those with fitting hooks), the first the default.
@@ -119,6 +120,7 @@ class Fit:
     free: tuple[str, ...]
     rmse: float
     n_used: int
+    at_bound: str = ""  # why a lenient fit (``strict=False``) is not pinned down; "" when it is
 
     @property
     def theta(self) -> np.ndarray:
@@ -171,10 +173,12 @@ def min_rows(opts: FitOptions) -> int:
 
 
 def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
-           starts: list[np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
+           starts: list[np.ndarray], w: np.ndarray | None = None,
+           strict: bool = True) -> tuple[np.ndarray | None, str]:
     """Best converged solution over the starts, or None with the reason none is trustworthy.
 
-    ``w`` weighs each row's residual (1 / its standard error); None weighs every row alike.
+    ``w`` weighs each row's residual (1 / its standard error); None weighs every row alike. With
+    ``strict`` off, a solution on a bound is returned with the reason beside it.
     """
     lower, upper = _bounds(log_x, opts)
     w = np.ones_like(y) if w is None else w
@@ -197,16 +201,18 @@ def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
         if name not in stuck:  # e.g. a ceiling of 1 is a real answer, not a failure
             continue
         if best[i] - lower[i] < _AT_BOUND * span[i] or upper[i] - best[i] < _AT_BOUND * span[i]:
-            return None, stuck[name]
+            return (None if strict else best), stuck[name]
     return best, ""
 
 
 def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS,
-              sigma: np.ndarray | None = None) -> Fit:
+              sigma: np.ndarray | None = None, *, strict: bool = True) -> Fit:
     """Fit a curve to scores ``y`` at log10 scales ``log_x``; raise :class:`FitError` if it fails.
 
     With ``sigma`` (each score's standard error, positive) the fit minimises the sum of squared
     residuals over sigma², so better-measured scores count more; the reported RMSE stays unweighted.
+    With ``strict`` off (forecasting back-tests, which must predict something for every task), a
+    best fit with a parameter on its bound is returned, the reason in :attr:`Fit.at_bound`.
 
     >>> lx = np.linspace(8, 12, 9)
     >>> f = fit_curve(lx, FAMILIES['logistic'].kernel(lx, 10.0, 1.5))
@@ -221,15 +227,26 @@ def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIO
         raise FitError(f"only {np.unique(log_x).size} distinct scale(s); a {opts.curve} fit needs "
                        f"at least {len(opts.free)}")
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
-    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w)
+    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w, strict)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
-    return _make_fit(theta, log_x, y, opts)
+    return _make_fit(theta, log_x, y, opts, why)
 
 
-def _make_fit(theta: np.ndarray, log_x: np.ndarray, y: np.ndarray, opts: FitOptions) -> Fit:
+def _make_fit(theta: np.ndarray, log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
+              at_bound: str = "") -> Fit:
     rmse = float(np.sqrt(np.mean((_model(theta, log_x, opts) - y) ** 2)))
-    return Fit(opts.curve, _params(theta, opts), opts.free, rmse, int(log_x.size))
+    return Fit(opts.curve, _params(theta, opts), opts.free, rmse, int(log_x.size), at_bound)
+
+
+def refit(log_x: np.ndarray, y: np.ndarray, opts: FitOptions, start: Fit, *,
+          strict: bool = True) -> Fit | None:
+    """Refit from one start (a fit of nearby data): fast, for held-out refits; None if it fails."""
+    log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
+    if log_x.size < min_rows(opts) or np.unique(log_x).size < len(opts.free):
+        return None
+    theta, why = _solve(log_x, y, opts, [start.theta], strict=strict)
+    return None if theta is None else _make_fit(theta, log_x, y, opts, why)
 
 
 # --- bootstrap -------------------------------------------------------------------------------------
@@ -260,7 +277,7 @@ class Bootstrap:
 
 def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
               n: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-              sigma: np.ndarray | None = None) -> Bootstrap:
+              sigma: np.ndarray | None = None, *, strict: bool = True) -> Bootstrap:
     """Refit ``n`` resamples of the rows (drawn with replacement, seeded), each from the point fit.
 
     A resample whose fit fails (too few distinct scales, a parameter stuck on a bound) is counted
@@ -277,7 +294,7 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
         if np.unique(lx).size < len(opts.free):
             failed += 1
             continue
-        theta, _ = _solve(lx, yy, opts, start, None if w is None else w[idx])
+        theta, _ = _solve(lx, yy, opts, start, None if w is None else w[idx], strict)
         if theta is None:
             failed += 1
             continue
@@ -301,10 +318,12 @@ class FitResult:
     boot: Bootstrap | None = field(default=None, compare=False, repr=False)
     #: How rows were weighed: ``"none"`` (alike) or ``"stderr"`` (by 1 / standard error²).
     weights: str = "none"
+    #: How models scatter around the curve (:meth:`capgraph.evidence.bands.Scatter.to_json`).
+    scatter: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"curve", "intervals", "n_used", "n_skipped", "rmse", "weights"}`` (``capgraph fit --json``)."""
-        return {
+        """``{"curve", "intervals", "n_used", "n_skipped", "rmse", "weights"[, "scatter"]}`` (``fit --json``)."""
+        out = {
             "curve": self.fit.curve_json(),
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
             "n_used": self.fit.n_used,
@@ -312,6 +331,9 @@ class FitResult:
             "rmse": self.fit.rmse,
             "weights": self.weights,
         }
+        if self.scatter is not None:
+            out["scatter"] = self.scatter
+        return out
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat record: the curve's parameters, their 90% intervals (``_p5``/``_p95``), the counts."""
@@ -347,17 +369,26 @@ class FitResult:
 
 def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS, *,
                        n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-                       n_skipped: int = 0, sigma: np.ndarray | None = None) -> FitResult:
+                       n_skipped: int = 0, sigma: np.ndarray | None = None,
+                       scatter: bool = False) -> FitResult:
     """Point fit plus 90% bootstrap intervals of each fitted parameter (none when ``n_bootstrap`` is 0).
 
-    ``sigma`` (standard errors of ``y``) weighs the fit and every refit; see :func:`fit_curve`.
+    ``sigma`` (standard errors of ``y``) weighs the fit and every refit; see :func:`fit_curve`. With
+    ``scatter``, also the leave-one-out residual scatter of the rows around the curve.
     """
     weights = "none" if sigma is None else "stderr"
     fit = fit_curve(log_x, y, opts, sigma)
+    spread = _scatter(log_x, y, fit, opts) if scatter else None
     if n_bootstrap <= 0:
-        return FitResult(fit, {}, n_skipped, weights=weights)
+        return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread)
     boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma)
-    return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights)
+    return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
+                     spread)
+
+
+def _scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> dict[str, Any]:
+    log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
+    return held_out_residuals(log_x, y, lambda m: refit(log_x[m], y[m], opts, fit), opts.floor).to_json()
 
 
 def format_number(value: float, digits: int = 3) -> str:

@@ -75,7 +75,7 @@ def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, 
         raise MapError([Problem(table.path, 1, 1, _too_few(cols.n_used, cols.n_skipped, need, opts, where))])
     sigma = standard_errors(rows, x, y, cols.n_used, weights)
     return fit_with_intervals(np.log10(cols[x]), cols[y], opts, n_bootstrap=n_bootstrap, seed=seed,
-                              n_skipped=cols.n_skipped, sigma=sigma)
+                              n_skipped=cols.n_skipped, sigma=sigma, scatter=True)
 
 
 def stderr_column(table: Table, y: str) -> str | None:
@@ -164,7 +164,7 @@ def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS,
 def _options(x: str, y: str, opts: FitOptions, where: Mapping[str, Any] | None, n_bootstrap: int,
              seed: int, weights: str) -> dict[str, Any]:
     return {"x": x, "y": y, "where": {str(k): str(v) for k, v in sorted((where or {}).items())},
-            "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed, "weights": weights}
+            "fit": opts.key(), "bootstrap": n_bootstrap, "seed": seed, "weights": weights, "scatter": 1}
 
 
 def cached_fit(path: str | Path, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
@@ -212,7 +212,9 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
         weights = value.get("weights", "none")
         if weights not in ("none", "stderr"):
             return None
-        return FitResult(fit, intervals, int(n_skipped), weights=weights)
+        scatter = value.get("scatter")
+        return FitResult(fit, intervals, int(n_skipped), weights=weights,
+                         scatter=dict(scatter) if isinstance(scatter, Mapping) else None)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # ValidationError too
         return None
 
