@@ -132,6 +132,15 @@ def _data_call(path: str, call):
     raise typer.Exit(1)
 
 
+CapabilityOpt = Annotated[list[str] | None, typer.Option(
+    "--capability", help="Benchmark column for the capability score (repeatable): fit against their "
+    "first principal component instead of compute.", show_default=False)]
+
+FamilyOpt = Annotated[str | None, typer.Option(
+    "--family", help="Column naming each model's family: shrunk per-family efficiency offsets, and "
+    "whole families left out when measuring the scatter.", show_default=False)]
+
+
 def fit(
     data: Annotated[list[str], typer.Argument(metavar="DATA", help="Results: a CSV or JSON Lines "
                                               "table, or evaluation-harness files, folders or globs "
@@ -148,9 +157,25 @@ def fit(
                                                     show_default=False)] = None,
     weights: Annotated[str, typer.Option("--weights", help="Weigh rows by standard error: auto "
                                          "(when every row has one), stderr or none.")] = "auto",
+    capability: CapabilityOpt = None, family: FamilyOpt = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", help="With --capability or --family: where the curve crosses this score, in "
+        "score units and FLOPs.")] = None,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", help="Family whose crossing to report (default: the typical family).")] = None,
+    x_unit: Annotated[float, typer.Option(
+        "--x-unit", help="FLOPs in one unit of the --x column (1e21 for a column in 1e21 FLOPs).")] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a curve to results; print it as a map's curve: block with 90% bootstrap ranges."""
+    _check_threshold(threshold)
+    if capability or family:
+        if len(data) != 1 or models or group:
+            raise typer.BadParameter("--capability and --family take one results table",
+                                     param_hint="--capability/--family")
+        return _fit_forecast(data[0], x, y, _fit_options(curve, floor, ceiling), _where(where),
+                             capability or [], family, bootstrap, seed, threshold, reference, x_unit,
+                             as_json)
     from capgraph.evidence.fitmap import WEIGHTS, fit_file
     from capgraph.evidence.harness import parse_groups
 
@@ -176,40 +201,103 @@ def fit(
         f"{result.fit.n_used} rows used, {result.n_skipped} skipped")
 
 
+def _fit_forecast(data, x, y, opts, conditions, capability, family, bootstrap, seed, threshold,
+                  reference, x_unit, as_json) -> None:
+    from capgraph.evidence.data import read_table
+    from capgraph.evidence.forecast import forecast_table
+    from capgraph.outputs.forecasting import crossing_json, forecast_json, forecast_lines
+
+    if not x_unit > 0:
+        raise typer.BadParameter("must be positive", param_hint="--x-unit")
+    forecast, rows = _data_call(data, lambda: forecast_table(
+        read_table(data), x, y, opts, capability_cols=capability, family_column=family,
+        where=conditions, n_bootstrap=bootstrap, seed=seed))
+    crossing = (crossing_json(forecast, threshold, reference, math.log10(x_unit))
+                if threshold is not None else None)
+    if as_json:
+        emit_json(forecast_json(forecast, rows, crossing))
+        return
+    for line in forecast_lines(forecast, rows, y, x, crossing):
+        say(line)
+
+
+def _check_threshold(threshold: float | None) -> None:
+    if threshold is not None and not 0 < threshold < 1:
+        raise typer.BadParameter("must lie strictly between 0 and 1", param_hint="--threshold")
+
+
 def backtest(
-    data: DataArg, x: XOpt, y: YOpt,
+    data: Annotated[str, typer.Argument(
+        help="Results file (CSV or JSON Lines); or, with --data, a map whose curves to back-test.",
+        show_default=False)],
+    x: XOpt,
     cutoff: Annotated[str, typer.Option("--cutoff", help="Train on rows with x at or below this "
                                         "scale, test on the rest.", show_default=False)],
+    y: Annotated[str | None, typer.Option("--y", help="Column of the score, in [0, 1] (results "
+                                          "file form).", show_default=False)] = None,
+    results: Annotated[str | None, typer.Option(
+        "--data", help="Results with a score column per node: back-test the map given as the "
+        "argument.", show_default=False)] = None,
     where: WhereOpt = None, curve: CurveOpt = "logistic", floor: FloorOpt = 0.0,
     ceiling: CeilingOpt = "1",
     threshold: Annotated[float | None, typer.Option("--threshold", callback=finite,
                                                     help="Compare the predicted and observed "
                                                     "crossing of this score.")] = None,
+    capability: CapabilityOpt = None, family: FamilyOpt = None,
     bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0, as_json: JsonOpt = False,
 ) -> None:
-    """Fit on the small end, predict the large end: error, band coverage, crossing error."""
-    from capgraph.core.units import human, parse_scale
-    from capgraph.evidence.backtest import backtest_table
-    from capgraph.evidence.data import read_table
+    """Fit on the small end, predict the large end: error, band coverage, crossing error.
 
-    opts = _fit_options(curve, floor, ceiling)
-    conditions = _where(where)
+    capgraph backtest DATA --x COL --y COL --cutoff SCALE, or capgraph backtest MAP --data DATA
+    --x COL --cutoff SCALE to back-test every node of a map that has a column in DATA.
+    """
+    from capgraph.core.units import parse_scale
+
     try:
         cut = parse_scale(cutoff)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--cutoff") from None
-    if threshold is not None and not 0 < threshold < 1:
-        raise typer.BadParameter("must lie strictly between 0 and 1", param_hint="--threshold")
-    result = _data_call(data, lambda: backtest_table(
-        read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
-        n_bootstrap=bootstrap, seed=seed))
+    _check_threshold(threshold)
+    conditions = _where(where)
+    if results is not None:
+        if y is not None or capability or family:
+            raise typer.BadParameter("a map back-test takes each node's own column; --y, "
+                                     "--capability and --family belong to the results-file form",
+                                     param_hint="--data")
+        return _backtest_map(data, results, x, cut, conditions, bootstrap, seed, as_json)
+    if y is None:
+        raise typer.BadParameter("give the score column (or --data RESULTS to back-test a map)",
+                                 param_hint="--y")
+    _backtest_table(data, x, y, cut, _fit_options(curve, floor, ceiling), conditions, threshold,
+                    capability or [], family, bootstrap, seed, as_json)
+
+
+def _backtest_table(data, x, y, cut, opts, conditions, threshold, capability, family, bootstrap, seed,
+                    as_json) -> None:
+    from capgraph.core.units import human
+    from capgraph.evidence.backtest import backtest_forecast_table, backtest_table
+    from capgraph.evidence.data import read_table
+    from capgraph.outputs.forecasting import baseline_line, params_text
+
+    if capability or family:
+        result = _data_call(data, lambda: backtest_forecast_table(
+            read_table(data), x, y, cut, opts, capability_cols=capability, family_column=family,
+            where=conditions, threshold=threshold, n_bootstrap=bootstrap, seed=seed))
+    else:
+        result = _data_call(data, lambda: backtest_table(
+            read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
+            n_bootstrap=bootstrap, seed=seed))
     if as_json:
         emit_json(result.to_json())
         return
-    params = ", ".join(f"{k} {v:.4g}" for k, v in result.fit.params.items())
-    say(f"trained on {result.n_train} rows with {x} ≤ {human(cut)}: {result.fit.curve} ({params})")
+    params = params_text(result)
+    on = "the capability score" if result.axis == "capability" else x
+    say(f"trained on {result.n_train} rows with {x} ≤ {human(cut)}: {result.fit.curve} against {on} "
+        f"({params})")
     say(f"tested on {result.n_test} rows above: mean absolute error {result.mae:.4f}, "
-         f"{result.coverage:.0%} inside the 90% band")
+         f"{result.coverage:.0%} inside the 90% band for new models")
+    if result.baseline is not None:
+        say(baseline_line(result))
     if threshold is not None:
         err_dec = result.crossing_error_decades
         predicted = ("never (the fitted curve stays below it)" if result.crossing_predicted is None
@@ -218,6 +306,20 @@ def backtest(
                     else human(result.crossing_observed))
         say(f"crossing {threshold:g}: predicted {predicted}, observed {observed}"
              + (f", off by {err_dec:+.2f} decades" if err_dec is not None else ""))
+
+
+def _backtest_map(path, data, x, cut, conditions, bootstrap, seed, as_json) -> None:
+    from capgraph.evidence.data import read_table
+    from capgraph.evidence.mapbacktest import backtest_map
+    from capgraph.outputs.forecasting import map_backtest_lines
+
+    result = _data_call(data, lambda: backtest_map(path, read_table(data), x, cut, where=conditions,
+                                                   n_bootstrap=bootstrap, seed=seed))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in map_backtest_lines(result):
+        say(line)
 
 
 def lens(

@@ -20,6 +20,7 @@ import numpy as np
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.records import RecordsMixin, flatten
 from capgraph.evidence import bands
+from capgraph.evidence.capability import CapabilityError
 from capgraph.evidence.data import Table
 from capgraph.evidence.expr import derive
 from capgraph.evidence.fit import (
@@ -33,7 +34,7 @@ from capgraph.evidence.fit import (
     min_rows,
     refit,
 )
-from capgraph.evidence.forecast import Rows, fit_forecast
+from capgraph.evidence.forecast import Rows, capability_columns, fit_forecast, read_rows
 
 #: Slack when testing whether a score lies inside a band, for bands that collapse to a line.
 _BAND_SLACK = 1e-9
@@ -182,3 +183,23 @@ def backtest_table(table: Table, x: str, y: str, cutoff: float, opts: FitOptions
         if type(exc) is not ValueError:  # FitError: let the caller say the fit failed
             raise
         raise MapError([Problem(table.path, 1, 1, f"{exc} ({cols.n_skipped} row(s) skipped)")]) from None
+
+
+def backtest_forecast_table(table: Table, x: str, y: str, cutoff: float,
+                            opts: FitOptions = DEFAULT_OPTIONS, *, capability_cols=(),
+                            family_column: str | None = None, where: Mapping[str, Any] | None = None,
+                            threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+                            seed: int = DEFAULT_SEED, strict: bool = True) -> Backtest:
+    """:func:`backtest_rows` on a table (capability columns without ``y`` itself)."""
+    cols = capability_columns(capability_cols, y)
+    rows = read_rows(table, x, y, capability_columns=cols, family_column=family_column, where=where)
+    try:
+        return backtest_rows(rows, cutoff, opts, use_capability=bool(cols),
+                             use_family=family_column is not None and not cols, threshold=threshold,
+                             n_bootstrap=n_bootstrap, seed=seed, strict=strict)
+    except CapabilityError as exc:
+        raise MapError([Problem(table.path, 1, 1, str(exc))]) from None
+    except ValueError as exc:
+        if type(exc) is not ValueError:  # FitError: let the caller say the fit failed
+            raise
+        raise MapError([Problem(table.path, 1, 1, f"{exc} ({rows.n_skipped} row(s) skipped)")]) from None

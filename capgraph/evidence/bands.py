@@ -131,3 +131,22 @@ def predictive_band(curve_values: np.ndarray, scatter: Scatter | None,
 def inside(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, slack: float = 1e-9) -> np.ndarray:
     """Which scores lie in their band (with a hair of slack for bands that collapse to a line)."""
     return (y >= lo - slack) & (y <= hi + slack)
+
+
+def widen_midpoint(log_mid: float, slope: float, interval: tuple[float, float] | None,
+                   scatter_logits: tuple[float, float]) -> tuple[float, float]:
+    """A logistic midpoint's 90% range (log10) for *some* model rather than the typical one.
+
+    A model ``r`` logits above the curve crosses ``r/slope`` decades earlier, so the scatter's p95
+    (``scatter_logits[1]``) moves the early end and its p5 the late end; with a bootstrap
+    ``interval`` (log10 ends) the two half-widths on each side add in quadrature.
+
+    >>> widen_midpoint(10.0, 2.0, None, (-1.0, 1.0))
+    (9.5, 10.5)
+    """
+    below = max(0.0, scatter_logits[1] / slope)
+    above = max(0.0, -scatter_logits[0] / slope)
+    if interval is not None:
+        below = float(np.hypot(below, log_mid - interval[0]))
+        above = float(np.hypot(above, interval[1] - log_mid))
+    return log_mid - below, log_mid + above

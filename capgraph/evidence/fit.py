@@ -322,7 +322,7 @@ class FitResult:
     scatter: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"curve", "intervals", "n_used", "n_skipped", "rmse", "weights"[, "scatter"]}`` (``fit --json``)."""
+        """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights[, scatter]."""
         out = {
             "curve": self.fit.curve_json(),
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},

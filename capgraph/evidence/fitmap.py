@@ -21,6 +21,7 @@ import numpy as np
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.suggest import did_you_mean
 from capgraph.evidence import fitcache
+from capgraph.evidence.bands import widen_midpoint
 from capgraph.evidence.data import Table, file_digest
 from capgraph.evidence.expr import ExpressionError, derive, parse
 from capgraph.evidence.fit import (
@@ -34,6 +35,7 @@ from capgraph.evidence.fit import (
     fit_with_intervals,
     min_rows,
 )
+from capgraph.evidence.forecast import forecast_table, map_curve
 from capgraph.evidence.harness import COLUMNS, read_data
 from capgraph.format.schema import Curve, FitSpec, MapSpec
 from capgraph.format.source import Document, load_document
@@ -293,6 +295,10 @@ class _Located(Exception):
 
 
 def _resolve_one(fs: FitSpec, base: Path) -> Curve:
+    if fs.capability or fs.family:
+        return _fit_checked(fs, base, forecast=True)
+    if fs.scatter and fs.curve != "logistic":
+        raise _Located((), "scatter, capability and family apply to curve: logistic", key=True)
     try:  # a cache hit needs the data file's hash only, not the parsed table
         result = cached_fit(fs.data, fs.x, fs.y, options_of(fs), where=fs.where,
                             n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0, weights=fs.weights,
@@ -306,11 +312,24 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
         params = curve[result.fit.curve]
         for name, (lo, hi) in result.intervals.items():
             params[name] = {"p5": lo, "p95": hi} if lo < hi else params[name]
+    if fs.scatter and result.scatter is not None:  # some model of a size, not only the typical one
+        params = curve[result.fit.curve]
+        log_mid = math.log10(result.fit.params["midpoint"])
+        interval = result.intervals.get("midpoint")
+        q = result.scatter["logit"]
+        lo, hi = widen_midpoint(log_mid, result.fit.params["slope"],
+                                tuple(math.log10(v) for v in interval) if fs.ranges and interval else None,
+                                (q["p5"], q["p95"]))
+        if lo < hi:
+            params["midpoint"] = {"p5": 10.0 ** lo, "p95": 10.0 ** hi}
     return Curve.model_validate(curve)
 
 
-def _fit_checked(fs: FitSpec, base: Path) -> FitResult:
-    """Read the data, locate a missing column in the map, then fit (through the cache)."""
+def _fit_checked(fs: FitSpec, base: Path, forecast: bool = False) -> FitResult | Curve:
+    """Read the data, locate a missing column in the map, then fit (through the cache).
+
+    With ``forecast`` (capability or family keys) the answer is the reference family's curve.
+    """
     try:
         table = read_data([fs.data], models=fs.models, groups=fs.groups, base=base)
     except MapError as exc:
@@ -328,12 +347,48 @@ def _fit_checked(fs: FitSpec, base: Path) -> FitResult:
         if column not in table.columns:
             raise _Located(("where", column), f"{fs.data} has no column '{column}'"
                                               f"{did_you_mean(column, table.columns)}", key=True)
+    _check_forecast_columns(fs, table)
+    if forecast:
+        return _resolve_forecast(fs, table, options_of(fs))
     try:
         return _fit_spec(fs, base, DEFAULT_BOOTSTRAP if fs.ranges else 0, table=table)
     except MapError as exc:
         raise _Located((), f"{fs.data}: {_join(exc)}", key=True) from None
     except FitError as exc:
         raise _Located((), f"fitting {fs.y} against {fs.x} in {fs.data}: {exc}", key=True) from None
+
+
+def _check_forecast_columns(fs: FitSpec, table: Table) -> None:
+    """Located problems for the forecasting keys of a ``fit:`` block (scatter, capability, family)."""
+    if (fs.scatter or fs.capability or fs.family) and fs.curve != "logistic":
+        raise _Located((), "scatter, capability and family apply to curve: logistic", key=True)
+    for i, column in enumerate(fs.capability):
+        if column not in table.columns:
+            raise _Located(("capability", i), f"{fs.data} has no column '{column}'"
+                                              f"{did_you_mean(column, table.columns)}")
+    if fs.family is not None and fs.family not in table.columns:
+        raise _Located(("family",), f"{fs.data} has no column '{fs.family}'"
+                                    f"{did_you_mean(fs.family, table.columns)}")
+
+
+def _resolve_forecast(fs: FitSpec, table: Table, opts: FitOptions) -> Curve:
+    """A ``fit:`` on the capability axis or with family offsets, as the reference family's curve."""
+    try:
+        forecast, _ = forecast_table(table, fs.x, fs.y, opts, capability_cols=fs.capability,
+                                     family_column=fs.family, where=fs.where,
+                                     n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0)
+    except MapError as exc:
+        raise _Located((), f"{fs.data}: {_join(exc)}", key=True) from None
+    except FitError as exc:
+        raise _Located((), f"fitting {fs.y} in {fs.data}: {exc}", key=True) from None
+    if fs.reference is not None:
+        known = forecast.offsets.offsets if forecast.offsets else (
+            forecast.link.families.offsets if forecast.link and forecast.link.families else {})
+        if fs.reference not in known:
+            raise _Located(("reference",), f"no family '{fs.reference}' in {fs.data}"
+                                           f"{did_you_mean(fs.reference, list(known))}")
+    params = map_curve(forecast, reference=fs.reference, ranges=fs.ranges, scatter=fs.scatter)
+    return Curve.model_validate({"logistic": params})
 
 
 def _names(text: str) -> list[str]:

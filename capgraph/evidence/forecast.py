@@ -144,8 +144,16 @@ class Forecast:
             out["log10_x"] = at - shift
         return out
 
+    def params(self) -> dict[str, float]:
+        """The curve's parameters as people read them: on the capability axis the midpoint is a
+        score (``midpoint_score``), not a scale."""
+        params = dict(self.fit.params)
+        if self.axis is not None and "midpoint" in params:
+            params = {"midpoint_score": float(np.log10(params.pop("midpoint"))), **params}
+        return params
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"axis": self.kind, "curve": self.fit.curve_json(),
+        out: dict[str, Any] = {"axis": self.kind, "curve": {self.fit.curve: self.params()},
                                "scatter": self.scatter.to_json()}
         if self.fit.at_bound:
             out["at_bound"] = self.fit.at_bound
@@ -201,8 +209,10 @@ def _family_offsets(rows: Rows, opts: FitOptions, strict: bool) -> family.Offset
     """Back-fitting: fit the pooled curve, read each row's horizontal offset from it, shrink, repeat."""
     shift = np.zeros(len(rows))
     offsets = family.shrink(np.zeros(len(rows)), rows.family)
+    curve = fit_curve(rows.log_x, rows.y, opts, strict=strict)
     for _ in range(_ROUNDS):
-        curve = fit_curve(rows.log_x + shift, rows.y, opts, strict=strict)
+        # later rounds move the curve a little: start from the last one
+        curve = refit(rows.log_x + shift, rows.y, opts, curve, strict=strict) or curve
         p = curve.params
         u = (rows.y - p["floor"]) / (p["ceiling"] - p["floor"])
         usable = (u > _EDGE) & (u < 1 - _EDGE)
@@ -213,3 +223,80 @@ def _family_offsets(rows: Rows, opts: FitOptions, strict: bool) -> family.Offset
         offsets = family.shrink(needed - np.mean(needed), rows.family[usable])
         shift = offsets.of(rows.family)
     return offsets
+
+
+def capability_columns(columns, y: str) -> tuple[str, ...]:
+    """The capability columns to use for score ``y``: as given, without ``y`` itself (no leakage)."""
+    return tuple(dict.fromkeys(c for c in columns if c != y))
+
+
+def forecast_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
+                   capability_cols=(), family_column: str | None = None,
+                   where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+                   seed: int = DEFAULT_SEED) -> tuple[Forecast, Rows]:
+    """:func:`fit_forecast` on a table: the capability axis when columns are given, else family
+    offsets when a family column is given, else compute alone. Data problems raise :class:`MapError`;
+    a capability score that cannot be formed raises it too (naming the file)."""
+    cols = capability_columns(capability_cols, y)
+    rows = read_rows(table, x, y, capability_columns=cols, family_column=family_column, where=where)
+    try:
+        forecast = fit_forecast(rows, opts, use_capability=bool(cols),
+                                use_family=family_column is not None and not cols,
+                                n_bootstrap=n_bootstrap, seed=seed)
+    except capability.CapabilityError as exc:
+        raise MapError([Problem(table.path, 1, 1, str(exc))]) from None
+    return forecast, rows
+
+
+def intervals(forecast: Forecast, level: float = 0.9) -> dict[str, tuple[float, float]]:
+    """The bootstrap's percentile interval of each fitted curve parameter."""
+    if forecast.boot is None:
+        return {}
+    out = {name: forecast.boot.interval(name, level) for name in forecast.opts.free}
+    if forecast.axis is not None and "midpoint" in out:  # a score, as in Forecast.params
+        lo, hi = out.pop("midpoint")
+        out = {"midpoint_score": (float(np.log10(lo)), float(np.log10(hi))), **out}
+    return out
+
+
+def map_curve(forecast: Forecast, *, reference: str | None = None, ranges: bool = False,
+              scatter: bool = False) -> dict[str, Any]:
+    """A logistic forecast as a map's ``logistic:`` parameters on the compute axis, for ``reference``.
+
+    On the capability axis the curve ``σ(β·(S − S_mid))`` with ``S = w·log10 C + b_f`` is a logistic
+    in log10 C with midpoint ``(S_mid − b_f)/w`` and slope ``β·w``; with family offsets the midpoint
+    moves by the family's ``−e_f``. ``ranges`` turns the bootstrap intervals into ``{p5, p95}``;
+    ``scatter`` widens the midpoint by the scatter of models (:func:`bands.widen_midpoint`).
+    """
+    def to_compute(log_mid: float, slope: float) -> tuple[float, float]:
+        if forecast.link is not None:
+            w = forecast.link.slope
+            return (log_mid - forecast.link.intercept_of(reference)) / w, slope * w
+        if forecast.offsets is not None and reference is not None:
+            return log_mid - forecast.offsets.offsets.get(reference, 0.0), slope
+        return log_mid, slope
+
+    p = forecast.fit.params
+    log_mid, slope = to_compute(float(np.log10(p["midpoint"])), p["slope"])
+    out: dict[str, Any] = {"midpoint": float(10.0 ** log_mid), "slope": slope, "floor": p["floor"],
+                           "ceiling": p["ceiling"]}
+    mid_interval = None
+    if ranges and forecast.boot is not None:
+        names = forecast.opts.free
+        lo = {n: forecast.boot.interval(n)[0] for n in names}
+        hi = {n: forecast.boot.interval(n)[1] for n in names}
+        ends = [to_compute(float(np.log10(v["midpoint"])), v["slope"]) for v in (lo, hi)]
+        mid_interval = (ends[0][0], ends[1][0])
+        out["slope"] = {"p5": ends[0][1], "p95": ends[1][1]}
+        if "ceiling" in names:
+            out["ceiling"] = {"p5": lo["ceiling"], "p95": hi["ceiling"]}
+    if scatter:
+        q = forecast.scatter.quantiles()
+        mid_interval = bands.widen_midpoint(log_mid, slope, mid_interval, (q["p5"], q["p95"]))
+    if mid_interval is not None and mid_interval[0] < mid_interval[1]:
+        out["midpoint"] = {"p5": float(10.0 ** mid_interval[0]), "p95": float(10.0 ** mid_interval[1])}
+    for name in ("slope", "ceiling"):  # an interval that collapsed is a number
+        v = out[name]
+        if isinstance(v, dict) and not v["p5"] < v["p95"]:
+            out[name] = v["p5"]
+    return out

@@ -359,6 +359,22 @@ class FitSpec(Strict):
         False, description="Carry each fitted parameter's 90% bootstrap interval into the map as a "
         "range, so Monte Carlo propagates the fit's uncertainty."
     )
+    scatter: bool = Field(
+        False, description="Widen the fitted midpoint by the scatter of models around the curve (a "
+        "logistic): predict then answers when some model of a size crosses (its p5), not only the "
+        "typical one."
+    )
+    capability: list[str] = Field(
+        default_factory=list, description="Benchmark columns: fit against their first principal "
+        "component, linked back to the map's axis for the reference family (a logistic)."
+    )
+    family: str | None = Field(
+        None, description="Column naming model families: shrunk efficiency offsets (with capability: "
+        "the family link); the map gets the curve of the reference family."
+    )
+    reference: str | None = Field(
+        None, description="Family whose curve the map gets (default: the typical family)."
+    )
 
     @model_validator(mode="after")
     def _logistic_only(self) -> FitSpec:

@@ -1,0 +1,118 @@
+"""Forecasts laid out for people and for JSON: capability-axis and family-offset fits, back-tests.
+
+Computes nothing: takes :class:`~capgraph.evidence.forecast.Forecast` and
+:class:`~capgraph.evidence.backtest.Backtest` results and the numbers already in them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from capgraph.core.units import human
+from capgraph.evidence.forecast import Forecast, Rows, intervals
+from capgraph.kernels.scale import FixedRatio
+
+#: How a compute crossing is also given in params and tokens: compute-optimal training (20:1).
+_RATIO = FixedRatio(20.0)
+
+
+def crossing_json(forecast: Forecast, threshold: float, family: str | None,
+                  x_unit_log10: float = 0.0) -> dict[str, Any] | None:
+    """The crossing of ``threshold`` for ``family`` (None: the reference), in every unit.
+
+    ``x_unit_log10`` is log10 of the scale column's unit (21 for a column in units of 1e21 FLOPs).
+    """
+    c = forecast.crossing(threshold, family)
+    if c is None:
+        return None
+    out = {"threshold": threshold, "family": family or "reference"}
+    if "score" in c:
+        out["score"] = c["score"]
+    if c.get("log10_x") is not None:
+        flops = c["log10_x"] + x_unit_log10
+        point = _RATIO.point(flops, "flops")
+        out.update({"flops": point.flops, "params": point.params, "tokens": point.tokens})
+    return out
+
+
+def forecast_json(forecast: Forecast, rows: Rows, crossing: dict[str, Any] | None) -> dict[str, Any]:
+    """``capgraph fit --json`` with ``--capability`` or ``--family``."""
+    out = forecast.to_json()
+    out["intervals"] = {k: [lo, hi] for k, (lo, hi) in intervals(forecast).items()}
+    out.update({"n_used": len(rows), "n_skipped": rows.n_skipped, "n_missing": rows.n_missing,
+                "rmse": forecast.fit.rmse})
+    if crossing is not None:
+        out["crossing"] = crossing
+    return out
+
+
+def forecast_lines(forecast: Forecast, rows: Rows, y: str, x: str,
+                   crossing: dict[str, Any] | None) -> list[str]:
+    """A few lines saying what was fitted, how models scatter, and where the curve crosses."""
+    params = ", ".join(f"{k} {v:.4g}" for k, v in forecast.params().items())
+    lines = []
+    if forecast.axis is not None:
+        a = forecast.axis
+        lines.append(f"{y} against the capability score (first component of {', '.join(a.columns)}: "
+                     f"{a.explained:.0%} of their variance; {rows.n_missing} missing cell(s) filled)")
+        lines.append(f"  curve in score units: {forecast.fit.curve} ({params})")
+        link = forecast.link
+        lines.append(f"  score = {link.slope:.3g}·log10 {x} + {link.intercept:.3g} (reference family)")
+    else:
+        lines.append(f"{y} against log10 {x}" + (" with family offsets" if forecast.offsets else "")
+                     + f": {forecast.fit.curve} ({params})")
+    decades = forecast.link.efficiency_decades() if forecast.link else (
+        forecast.offsets.offsets if forecast.offsets else {})
+    if decades:
+        best = sorted(decades.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{n} {v:+.2f}" for n, v in best[:3] + best[-2:])
+        lines.append(f"  family efficiency (decades of compute, shrunk): {shown}")
+    s = forecast.scatter.to_json()
+    lines.append(f"  scatter of models around the curve ({s['method']}, {s['n']} rows): "
+                 f"sd {s['sd_logit']:.2f} logits, 90% of residuals in "
+                 f"[{s['logit']['p5']:+.2f}, {s['logit']['p95']:+.2f}]")
+    if forecast.fit.at_bound:
+        lines.append(f"  warning: {forecast.fit.at_bound}")
+    if crossing is not None:
+        where = f"score {crossing['score']:.3g}, " if "score" in crossing else ""
+        at = (f"{human(crossing['flops'])} FLOPs ({human(crossing['params'])} params, "
+              f"{human(crossing['tokens'])} tokens at 20 tokens/param)" if "flops" in crossing else "")
+        lines.append(f"  crosses {crossing['threshold']:g} for {crossing['family']}: {where}{at}")
+    lines.append(f"  {len(rows)} rows used, {rows.n_skipped} skipped")
+    return lines
+
+
+def params_text(result) -> str:
+    """A back-test's fitted parameters; on the capability axis the midpoint is a score."""
+    params = dict(result.fit.params)
+    if result.axis == "capability" and "midpoint" in params:
+        params = {"midpoint_score": math.log10(params.pop("midpoint")), **params}
+    return ", ".join(f"{k} {v:.4g}" for k, v in params.items())
+
+
+def baseline_line(result) -> str:
+    """One line comparing a back-test with its compute-only baseline on the same rows."""
+    b = result.baseline
+    return (f"compute-only on the same rows: mean absolute error {b['mae']:.4f}, "
+            f"{b['coverage']:.0%} inside its 90% band ({result.axis}: {result.mae:.4f}, "
+            f"{result.coverage:.0%})")
+
+
+def map_backtest_lines(result) -> list[str]:
+    """A table of nodes: the map's error and coverage beside the direct fit's."""
+    lines = [f"refitted below the cutoff: {', '.join(result.refitted)}"]
+    width = max([len(n) for n in result.nodes] + [4])
+    lines.append(f"{'node':<{width}}  {'n':>4}  {'map MAE':>8}  {'in band':>7}  {'direct MAE':>10}  "
+                 f"{'in band':>7}  better")
+    for name, s in result.nodes.items():
+        if s.direct is None:
+            direct, better = f"{'failed':>10}  {'':>7}", "map"
+        else:
+            direct = f"{s.direct['mae']:>10.4f}  {s.direct['coverage']:>7.0%}"
+            gap = s.direct["mae"] - s.mae
+            better = "same" if abs(gap) < 1e-9 else ("map" if gap > 0 else "direct")
+        lines.append(f"{name:<{width}}  {s.n_test:>4}  {s.mae:>8.4f}  {s.coverage:>7.0%}  {direct}  {better}")
+    for name, why in result.skipped.items():
+        lines.append(f"{name}: {why}")
+    return lines
