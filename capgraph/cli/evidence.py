@@ -165,10 +165,19 @@ def fit(
         "--reference", help="Family whose crossing to report (default: the typical family).")] = None,
     x_unit: Annotated[float, typer.Option(
         "--x-unit", help="FLOPs in one unit of the --x column (1e21 for a column in 1e21 FLOPs).")] = 1.0,
+    lens: Annotated[str | None, typer.Option(
+        "--lens", help="Fit the success probability behind the metric: exact_match:L, "
+        "multiple_choice:N or pass_at:K.", show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a curve to results; print it as a map's curve: block with 90% bootstrap ranges."""
     _check_threshold(threshold)
+    if lens is not None:
+        if capability or family or len(data) != 1 or models or group:
+            raise typer.BadParameter("--lens takes one results table, without --capability or "
+                                     "--family", param_hint="--lens")
+        return _fit_lens(data[0], x, y, _fit_options(curve, floor, ceiling), _where(where), lens,
+                         bootstrap, seed, point, as_json)
     if capability or family:
         if len(data) != 1 or models or group:
             raise typer.BadParameter("--capability and --family take one results table",
@@ -199,6 +208,25 @@ def fit(
     weighed = "weighted by 1/stderr²" if result.weights == "stderr" else "unweighted"
     say(f"# {y} against {x}: {ranges}; {weighed}; rmse {result.fit.rmse:.4g}, "
         f"{result.fit.n_used} rows used, {result.n_skipped} skipped")
+
+
+def _fit_lens(data, x, y, opts, conditions, lens, bootstrap, seed, point, as_json) -> None:
+    from capgraph.evidence.data import read_table
+    from capgraph.evidence.lensfit import fit_through_table, parse_lens
+
+    try:
+        spec = parse_lens(lens)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lens") from None
+    result = _data_call(data, lambda: fit_through_table(read_table(data), x, y, opts, spec,
+                                                        where=conditions, n_bootstrap=bootstrap,
+                                                        seed=seed))
+    if as_json:
+        emit_json({**result.to_json(), "metric": spec.metric()})
+        return
+    sys.stdout.write(result.yaml_snippet(ranges=not point) + spec.metric_yaml() + "\n")
+    sys.stdout.write(f"# p behind {y} (through {lens}) against {x}: rmse {result.fit.rmse:.4g} in score "
+                     f"units, {result.fit.n_used} rows used, {result.n_skipped} skipped\n")
 
 
 def _fit_forecast(data, x, y, opts, conditions, capability, family, bootstrap, seed, threshold,
@@ -329,8 +357,7 @@ def lens(
                                           show_default=False)],
     where: WhereOpt = None, curve: CurveOpt = "logistic", as_json: JsonOpt = False,
 ) -> None:
-    """The metric mirage: exact-match scores beside their per-step curve score^(1/L)."""
-    from capgraph.core.units import human
+    """The metric mirage: the per-step curve fitted once, exact match derived as its L-th power."""
     from capgraph.evidence.data import read_table
     from capgraph.evidence.mirage import lens_table
 
@@ -342,14 +369,10 @@ def lens(
     if as_json:
         emit_json(result.to_json())
         return
-    rows = ((f"observed ({y})", result.observed), (f"per step ({y}^(1/{length:g}))", result.per_step))
-    width = max(len(label) for label, _ in rows)
-    say(f"{'curve':<{width}}  {'sharpness (decades)':>19}  {'crosses 0.5 at':>14}")
-    for label, view in rows:
-        say(f"{label:<{width}}  {view.sharpness_decades:>19.2f}  {human(view.half_scale):>14}")
-    say(f"the observed curve is {result.sharpness_ratio:.2f}× as sharp as the per-step curve "
-         f"({result.n_used} rows used, {result.n_skipped} skipped; {result.n_zero} with score 0 left "
-         "out of the per-step fit)")
+    from capgraph.outputs.forecasting import lens_lines
+
+    for line in lens_lines(result, y):
+        say(line)
 
 
 def audit(

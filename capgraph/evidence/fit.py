@@ -13,7 +13,7 @@ Intervals come from a bootstrap over rows with a fixed seed, so the same data gi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ CURVES = tuple(name for name, family in FAMILIES.items() if family.fit is not No
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 0
 
+#: Step of the numerical derivative of a lens (in p) when fitting through it.
+_H = 1e-7
 #: Relative distance from a bound at which a parameter counts as stuck on it.
 _AT_BOUND = 1e-4
 
@@ -174,21 +176,32 @@ def min_rows(opts: FitOptions) -> int:
 
 def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
            starts: list[np.ndarray], w: np.ndarray | None = None,
-           strict: bool = True) -> tuple[np.ndarray | None, str]:
+           strict: bool = True, through: Callable | None = None) -> tuple[np.ndarray | None, str]:
     """Best converged solution over the starts, or None with the reason none is trustworthy.
 
     ``w`` weighs each row's residual (1 / its standard error); None weighs every row alike. With
-    ``strict`` off, a solution on a bound is returned with the reason beside it.
+    ``strict`` off, a solution on a bound is returned with the reason beside it. ``through`` (a
+    metric lens, increasing in p) makes the residual ``through(curve) − y``: the curve is the
+    underlying success probability, fitted in the space of the scores.
     """
     lower, upper = _bounds(log_x, opts)
     w = np.ones_like(y) if w is None else w
+    lens = through or (lambda p: p)
+
+    def jac(t):
+        base = _jacobian(t, log_x, opts) * w[:, None]
+        if through is None:
+            return base
+        p = np.clip(_model(t, log_x, opts), _H, 1 - _H)  # chain rule, the lens's slope numerically
+        return base * ((lens(p + _H) - lens(p - _H)) / (2 * _H))[:, None]
+
     best, best_cost = None, math.inf
     for start in starts:
         x0 = np.clip(start, lower + 1e-9, upper - 1e-9)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             result = least_squares(
-                lambda t: (_model(t, log_x, opts) - y) * w, x0,
-                jac=lambda t: _jacobian(t, log_x, opts) * w[:, None], bounds=(lower, upper),
+                lambda t: (lens(_model(t, log_x, opts)) - y) * w, x0,
+                jac=jac, bounds=(lower, upper),
                 method="trf", xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=400,
             )
         if result.status > 0 and np.isfinite(result.cost) and result.cost < best_cost:
@@ -206,13 +219,16 @@ def _solve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
 
 
 def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS,
-              sigma: np.ndarray | None = None, *, strict: bool = True) -> Fit:
+              sigma: np.ndarray | None = None, *, strict: bool = True,
+              through: Callable | None = None) -> Fit:
     """Fit a curve to scores ``y`` at log10 scales ``log_x``; raise :class:`FitError` if it fails.
 
     With ``sigma`` (each score's standard error, positive) the fit minimises the sum of squared
     residuals over sigma², so better-measured scores count more; the reported RMSE stays unweighted.
     With ``strict`` off (forecasting back-tests, which must predict something for every task), a
-    best fit with a parameter on its bound is returned, the reason in :attr:`Fit.at_bound`.
+    best fit with a parameter on its bound is returned, the reason in :attr:`Fit.at_bound`. With
+    ``through`` (a lens: scores = through(p)) the curve is p, fitted so that through(p) matches ``y``;
+    its RMSE is then in score units.
 
     >>> lx = np.linspace(8, 12, 9)
     >>> f = fit_curve(lx, FAMILIES['logistic'].kernel(lx, 10.0, 1.5))
@@ -227,15 +243,16 @@ def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIO
         raise FitError(f"only {np.unique(log_x).size} distinct scale(s); a {opts.curve} fit needs "
                        f"at least {len(opts.free)}")
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
-    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w, strict)
+    theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w, strict, through)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
-    return _make_fit(theta, log_x, y, opts, why)
+    return _make_fit(theta, log_x, y, opts, why, through)
 
 
 def _make_fit(theta: np.ndarray, log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
-              at_bound: str = "") -> Fit:
-    rmse = float(np.sqrt(np.mean((_model(theta, log_x, opts) - y) ** 2)))
+              at_bound: str = "", through: Callable | None = None) -> Fit:
+    fitted = _model(theta, log_x, opts)
+    rmse = float(np.sqrt(np.mean(((through(fitted) if through else fitted) - y) ** 2)))
     return Fit(opts.curve, _params(theta, opts), opts.free, rmse, int(log_x.size), at_bound)
 
 
@@ -277,7 +294,8 @@ class Bootstrap:
 
 def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
               n: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-              sigma: np.ndarray | None = None, *, strict: bool = True) -> Bootstrap:
+              sigma: np.ndarray | None = None, *, strict: bool = True,
+              through: Callable | None = None) -> Bootstrap:
     """Refit ``n`` resamples of the rows (drawn with replacement, seeded), each from the point fit.
 
     A resample whose fit fails (too few distinct scales, a parameter stuck on a bound) is counted
@@ -294,7 +312,7 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
         if np.unique(lx).size < len(opts.free):
             failed += 1
             continue
-        theta, _ = _solve(lx, yy, opts, start, None if w is None else w[idx], strict)
+        theta, _ = _solve(lx, yy, opts, start, None if w is None else w[idx], strict, through)
         if theta is None:
             failed += 1
             continue
@@ -370,18 +388,18 @@ class FitResult:
 def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS, *,
                        n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
                        n_skipped: int = 0, sigma: np.ndarray | None = None,
-                       scatter: bool = False) -> FitResult:
+                       scatter: bool = False, through: Callable | None = None) -> FitResult:
     """Point fit plus 90% bootstrap intervals of each fitted parameter (none when ``n_bootstrap`` is 0).
 
     ``sigma`` (standard errors of ``y``) weighs the fit and every refit; see :func:`fit_curve`. With
     ``scatter``, also the leave-one-out residual scatter of the rows around the curve.
     """
     weights = "none" if sigma is None else "stderr"
-    fit = fit_curve(log_x, y, opts, sigma)
+    fit = fit_curve(log_x, y, opts, sigma, through=through)
     spread = _scatter(log_x, y, fit, opts) if scatter else None
     if n_bootstrap <= 0:
         return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread)
-    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma)
+    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through)
     return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
                      spread)
 

@@ -116,3 +116,26 @@ def map_backtest_lines(result) -> list[str]:
     for name, why in result.skipped.items():
         lines.append(f"{name}: {why}")
     return lines
+
+
+def lens_lines(result, y: str) -> list[str]:
+    """``capgraph lens``: per-step and derived exact-match curves, a direct fit, and their errors."""
+    L = f"{result.length:g}"
+    rows = [(f"per step p ({y}^(1/{L}))", result.per_step.sharpness_decades,
+             result.per_step.half_scale, result.per_step.fit.rmse),
+            (f"exact match p^{L}", result.exact_match.sharpness_decades,
+             result.exact_match.half_scale, result.exact_match.rmse),
+            (f"{result.observed.fit.curve} fitted to {y}", result.observed.sharpness_decades,
+             result.observed.half_scale, result.observed.fit.rmse)]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'curve':<{width}}  {'sharpness (decades)':>19}  {'crosses 0.5 at':>14}  {'rmse':>7}"]
+    for label, sharp, half, rmse in rows:
+        lines.append(f"{label:<{width}}  {sharp:>19.2f}  {human(half):>14}  {rmse:>7.4f}")
+    verdict = ("p^L describes the scores as well as a curve fitted to them"
+               if result.exact_match.rmse <= 1.5 * result.observed.fit.rmse + 1e-3 else
+               "p^L describes the scores worse than a curve fitted to them: the per-step model "
+               "(independent steps, this curve family) may be wrong")
+    lines.append(f"exact match is {result.sharpness_ratio:.2f}× as sharp as the per-step curve; {verdict} "
+                 f"({result.n_used} rows used, {result.n_skipped} skipped; {result.n_zero} with score 0, "
+                 "in the fit through the lens but not in the per-step error)")
+    return lines
