@@ -362,7 +362,7 @@ def _check_forecast_columns(fs: FitSpec, table: Table) -> None:
     """Located problems for the forecasting keys of a ``fit:`` block (scatter, capability, family)."""
     if (fs.scatter or fs.capability or fs.family) and fs.curve != "logistic":
         raise _Located((), "scatter, capability and family apply to curve: logistic", key=True)
-    for i, column in enumerate(fs.capability):
+    for i, column in enumerate(fs.capability or ()):
         if column not in table.columns:
             raise _Located(("capability", i), f"{fs.data} has no column '{column}'"
                                               f"{did_you_mean(column, table.columns)}")
@@ -374,7 +374,7 @@ def _check_forecast_columns(fs: FitSpec, table: Table) -> None:
 def _resolve_forecast(fs: FitSpec, table: Table, opts: FitOptions) -> Curve:
     """A ``fit:`` on the capability axis or with family offsets, as the reference family's curve."""
     try:
-        forecast, _ = forecast_table(table, fs.x, fs.y, opts, capability_cols=fs.capability,
+        forecast, _ = forecast_table(table, fs.x, fs.y, opts, capability_cols=fs.capability or (),
                                      family_column=fs.family, where=fs.where,
                                      n_bootstrap=DEFAULT_BOOTSTRAP if fs.ranges else 0)
     except MapError as exc:

@@ -364,8 +364,8 @@ class FitSpec(Strict):
         "logistic): predict then answers when some model of a size crosses (its p5), not only the "
         "typical one."
     )
-    capability: list[str] = Field(
-        default_factory=list, description="Benchmark columns: fit against their first principal "
+    capability: list[str] | None = Field(
+        None, description="Benchmark columns: fit against their first principal "
         "component, linked back to the map's axis for the reference family (a logistic)."
     )
     family: str | None = Field(
