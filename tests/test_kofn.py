@@ -37,15 +37,16 @@ def test_binomial_tail_is_the_closed_form(n, k):
 def test_exact_programme_matches_enumeration_for_many_nodes_at_once():
     rng = np.random.default_rng(0)
     values = rng.uniform(0, 1, (5, 7))  # 5 children at 7 points
-    nodes = [([0, 0, 1, 3], 1), ([0, 0, 1, 3], 3), ([2, 4, 4, 4, 1], 4), ([1, 2, 3, 4, 0, 0, 0, 1], 5),
-             ([3], 1), ([2, 2], 2)]  # children tried (a child once per trial) and k; both sides of n/2
-    trials = np.full((8, len(nodes)), -1)
+    nodes = [({0: 2, 1: 1, 3: 1}, 1), ({0: 2, 1: 1, 3: 1}, 3), ({2: 1, 4: 3, 1: 1}, 4),
+             ({1: 2, 2: 1, 3: 1, 4: 1, 0: 3}, 5), ({3: 1}, 1), ({2: 2}, 2)]  # {child: trials}, k
+    groups, counts = np.full((5, len(nodes)), -1), np.zeros((5, len(nodes)), dtype=int)
     for j, (kids, _) in enumerate(nodes):
-        trials[:len(kids), j] = kids
-    got = rules.k_of_n_exact(values, trials, np.array([k for _, k in nodes]))
+        groups[:len(kids), j], counts[:len(kids), j] = list(kids), list(kids.values())
+    got = rules.k_of_n_exact(values, groups, counts, np.array([k for _, k in nodes]))
     for j, (kids, k) in enumerate(nodes):
         for col in range(values.shape[1]):
-            assert got[j, col] == pytest.approx(enumerate_tail([values[c, col] for c in kids], k), abs=1e-14)
+            ps = [values[c, col] for c, count in kids.items() for _ in range(count)]
+            assert got[j, col] == pytest.approx(enumerate_tail(ps, k), abs=1e-14)
 
 
 def test_reference_kernel_picks_the_closed_form_for_identical_children():
@@ -59,10 +60,9 @@ def test_refined_normal_approximation_is_within_a_few_thousandths_of_the_exact_t
     rng = np.random.default_rng(1)
     base = np.linspace(0.0, 1.0, 41)
     values = np.clip(base[None, :] + rng.normal(0, 0.15, (len(counts), 1)), 0, 1)
-    trials = np.repeat(np.arange(len(counts)), counts)[:, None]
-    exact = rules.k_of_n_exact(values, trials, np.array([k]))[0]
-    approx = rules.k_of_n_normal(values, np.arange(len(counts))[:, None], np.array(counts)[:, None],
-                                 np.array([k]))[0]
+    groups, counts_ = np.arange(len(counts))[:, None], np.array(counts)[:, None]
+    exact = rules.k_of_n_exact(values, groups, counts_, np.array([k]))[0]
+    approx = rules.k_of_n_normal(values, groups, counts_, np.array([k]))[0]
     assert np.max(np.abs(approx - exact)) < 3e-3
     assert np.all(np.diff(approx) >= -1e-12)  # still increasing in the children
 
@@ -99,8 +99,9 @@ def test_mixed_children_cross_where_the_exact_tail_does():
 
     def exact(log_x: float) -> float:
         v = evaluate(m.plan, np.array([log_x]))[:, 0, 0]
-        trials = np.repeat([0, 1], [300, 200])[:, None]
-        return float(rules.k_of_n_exact(np.array([[v[a]], [v[c]]]), trials, np.array([400]))[0, 0]) - 0.5
+        tail = rules.k_of_n_exact(np.array([[v[a]], [v[c]]]), np.array([[0], [1]]), np.array([[300], [200]]),
+                                  np.array([400]))
+        return float(tail[0, 0]) - 0.5
 
     assert crossing(m) == pytest.approx(brentq(exact, 6, 16, xtol=1e-9), abs=0.01)
 

@@ -1,13 +1,13 @@
 """The engine's k-of-n blocks: a level's ``k_of_n`` parents, grouped by cost, and their evaluation.
 
-Each parent is compiled once into one of two forms (see :mod:`capgraph.kernels.rules` for the
-maths): small ones (n·min(k, n − k + 1) ≤ ``EXACT_WORK``) into a list of trials for the exact
-dynamic programme, bucketed by powers of two of n and of the state size so that padding never
-costs more than four times a parent's own work; large ones into their distinct children with
-counts, evaluated by the binomial tail in closed form when all their children have the same
-values, else by the refined normal approximation. No form ever holds one value per trial, so
-"750 of 1,000" or "15,000 of 20,000" costs what its distinct children cost, and evaluation works
-through the values in column slices so temporaries stay under ``KOFN_FLOATS``.
+Each parent is compiled into its distinct children with their counts (trials), and one of two
+methods (see :mod:`capgraph.kernels.rules` for the maths): small parents (n·min(k, n − k + 1) ≤
+``EXACT_WORK``) take the exact dynamic programme, in blocks by powers of two of the state size so
+that padding never doubles a parent's work more than once; large ones the binomial tail in closed
+form when all their children have the same values, else the refined normal approximation. No form
+holds one value per trial, so "750 of 1,000" or "15,000 of 20,000" costs what its distinct children
+cost, and evaluation works through the values in column slices so temporaries stay under
+``KOFN_FLOATS``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ KOFN_FLOATS = 8_000_000
 
 @dataclass
 class KOfNBlock:
-    """Parents of one level evaluated together.
+    """Parents of one level evaluated together: by the exact programme, or else in closed form or
+    by the normal approximation.
 
-    ``exact``: ``children`` is (T, parents), the child of each trial (−1 pads). Otherwise
-    ``children`` is (G, parents), each parent's distinct children (−1 pads), and ``counts`` (G,
-    parents) their trials (0 for pads). ``ks`` is (parents,).
+    ``children`` is (G, parents), each parent's distinct children (−1 pads), ``counts`` (G,
+    parents) their trials (0 for pads) and ``ks`` (parents,).
     """
 
     exact: bool
     children: np.ndarray
     ks: np.ndarray
-    counts: np.ndarray | None = None
+    counts: np.ndarray
 
 
 def compile_block(requires: list[dict[int, int]], ks: list[int]) -> list[tuple[np.ndarray, KOfNBlock]]:
@@ -43,18 +43,17 @@ def compile_block(requires: list[dict[int, int]], ks: list[int]) -> list[tuple[n
     for i, (req, k) in enumerate(zip(requires, ks, strict=True)):
         n = sum(req.values())
         size = max(1, min(k, n - k + 1))
-        key = ("exact", _pow2(n), _pow2(size)) if n * size <= EXACT_WORK else ("normal",)
+        if n * size <= EXACT_WORK:  # by state size, and by trials beyond 16 (few maps have them)
+            key = ("exact", _pow2(size), _pow2(n) if n > 16 else 0)
+        else:
+            key = ("normal",)
         buckets.setdefault(key, []).append(i)
     out = []
     for key, members in sorted(buckets.items()):
-        kk = np.array([ks[i] for i in members])
-        if key[0] == "exact":
-            per = [[c for c, count in requires[i].items() for _ in range(count)] for i in members]
-            out.append((np.array(members), KOfNBlock(True, _padded(per), kk)))
-        else:
-            kids = [list(requires[i]) for i in members]
-            counts = [list(requires[i].values()) for i in members]
-            out.append((np.array(members), KOfNBlock(False, _padded(kids), kk, _padded(counts, 0))))
+        kids = _padded([list(requires[i]) for i in members])
+        counts = _padded([list(requires[i].values()) for i in members], 0)
+        out.append((np.array(members), KOfNBlock(key[0] == "exact", kids, np.array([ks[i] for i in members]),
+                                                 counts)))
     return out
 
 
@@ -76,8 +75,8 @@ def apply(block: KOfNBlock, values: np.ndarray) -> np.ndarray:
     parents, width = len(block.ks), flat.shape[1]
     out = np.empty((parents, width), dtype=values.dtype)
     if block.exact:
-        n = (block.children >= 0).sum(axis=0)
-        per_value = int(np.minimum(block.ks, n - block.ks + 1).max()) + 2  # states and a step's temporary
+        n = block.counts.sum(axis=0)
+        per_value = 2 * int(np.minimum(block.ks, n - block.ks + 1).max()) + 3  # states, a step's, a child's
     else:
         per_value = 8
     step = max(1, KOFN_FLOATS // (per_value * parents))
@@ -89,7 +88,7 @@ def apply(block: KOfNBlock, values: np.ndarray) -> np.ndarray:
 
 def _evaluate(block: KOfNBlock, flat: np.ndarray) -> np.ndarray:
     if block.exact:
-        return k_of_n_exact(flat, block.children, block.ks)
+        return k_of_n_exact(flat, block.children, block.counts, block.ks)
     first = flat[block.children[0]]
     n = block.counts.sum(axis=0)
     same = np.ones(len(block.ks), dtype=bool)  # children with identical values: one binomial

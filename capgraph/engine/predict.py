@@ -24,6 +24,10 @@ from capgraph.kernels.scale import FixedRatio, ScalePoint
 #: dwarfs the interpolation error, so a coarser grid buys speed for nothing).
 GRID_PER_DECADE = 64
 MC_GRID_PER_DECADE = 16
+#: Values evaluated at once in a Monte Carlo slice (16 MB in float32): a level's arrays stay in
+#: cache. Slices hold at least MIN_SLICE samples, so Python's cost per step stays small.
+CACHE_FLOATS = 4_000_000
+MIN_SLICE = 8
 #: Rows (node × sample curves) handled at once when reading crossings: bounds temporary memory.
 BATCH_ROWS = 8192
 #: Crossings of kinked curves (a ``min`` rule below) are refined on a grid this much finer, by
@@ -267,26 +271,34 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
                      progress: Callable[[int], None] | None = None) -> np.ndarray:
     """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
 
-    Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for.
+    Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for,
+    and within that in slices of about ``CACHE_FLOATS`` values, which keep a level's arrays in the
+    processor's cache: streaming each step's arrays from memory costs three times as much.
     """
     nodes = thresholded(plan)
     out = np.full((len(nodes), plan.samples), np.nan)
-    for s0 in range(0, plan.samples, chunk):
-        s1 = min(plan.samples, s0 + chunk)
-        values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
-        width = s1 - s0
-        per_batch = max(1, BATCH_ROWS // width)
-        for n0 in range(0, len(nodes), per_batch):
-            batch = nodes[n0:n0 + per_batch]
-            rows = values[batch].reshape(len(batch) * width, -1)
-            level = np.repeat(plan.thresholds[batch], width)
-            # 2^-12 of a 1/16-decade step is 1.5e-5 decades: far inside the sampling error
-            found = first_crossing(log_x, rows, level, steps=12).log_x
-            out[n0:n0 + len(batch), s0:s1] = found.reshape(len(batch), width)
-        del values
+    step = min(chunk, max(MIN_SLICE, CACHE_FLOATS // max(1, len(plan) * log_x.size)))
+    for c0 in range(0, plan.samples, chunk):
+        for s0 in range(c0, min(plan.samples, c0 + chunk), step):
+            _crossings_of_slice(plan, log_x, nodes, s0, min(plan.samples, c0 + chunk, s0 + step), out)
         if progress:
-            progress(s1 - s0)
+            progress(min(plan.samples, c0 + chunk) - c0)
     return out
+
+
+def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: int, s1: int,
+                        out: np.ndarray) -> None:
+    """Crossings of samples s0 to s1 into ``out`` (nodes, samples)."""
+    values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
+    width = s1 - s0
+    per_batch = max(1, BATCH_ROWS // width)
+    for n0 in range(0, len(nodes), per_batch):
+        batch = nodes[n0:n0 + per_batch]
+        rows = values[batch].reshape(len(batch) * width, -1)
+        level = np.repeat(plan.thresholds[batch], width)
+        # 2^-12 of a 1/16-decade step is 1.5e-5 decades: far inside the sampling error
+        found = first_crossing(log_x, rows, level, steps=12).log_x
+        out[n0:n0 + len(batch), s0:s1] = found.reshape(len(batch), width)
 
 
 def summarize_samples(log_cross: np.ndarray, log_start: float, axis: str, units: FixedRatio,

@@ -30,12 +30,19 @@ def logistic(log_x: ArrayLike, log_midpoint: ArrayLike, slope: ArrayLike,
     >>> float(logistic(10.0, 10.0, 1.5))
     0.5
     """
-    z = np.asarray(np.subtract(log_x, log_midpoint))  # in place from here: these arrays are the big ones
+    # 1 / (1 + e^(−z)) in place: these arrays are the big ones, and exp, add and divide stream
+    # several times faster than scipy's expit. Far below the midpoint e^(−z) overflows to inf,
+    # which gives the right limit, 0 (or the floor).
+    z = np.asarray(np.subtract(log_midpoint, log_x))
     z *= slope
-    expit(z, out=z)
+    with np.errstate(over="ignore"):
+        np.exp(z, out=z)
+    z += 1
     if np.any(floor != 0) or np.any(ceiling != 1):
-        z *= ceiling - floor
+        np.divide(np.subtract(ceiling, floor, dtype=z.dtype), z, out=z)
         z += floor
+    else:
+        np.reciprocal(z, out=z)
     return z
 
 
@@ -45,8 +52,13 @@ def power_law(log_x: ArrayLike, log_scale: ArrayLike, exponent: ArrayLike) -> np
     >>> round(float(power_law(9.0, 9.0, 0.5)), 6)  # exp(-1) at x = scale
     0.367879
     """
+    z = np.asarray(np.subtract(log_scale, log_x))  # in place from here, with exp for 10^: faster
+    z *= np.multiply(exponent, LN10, dtype=z.dtype)
     with np.errstate(over="ignore", under="ignore"):
-        return np.exp(-np.power(10.0, -exponent * (log_x - log_scale)))
+        np.exp(z, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+    return z
 
 
 def points(log_x: ArrayLike, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

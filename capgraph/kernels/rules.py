@@ -59,11 +59,9 @@ def k_of_n(values: Values, counts: Weights, k: int) -> np.ndarray:
     n, ks = int(counts_.sum()), np.array([int(k)])
     if all(np.array_equal(flat[0], row) for row in flat[1:]):
         return binomial_tail(flat[0], n, k).reshape(shape)
-    if n * min(k, n - k + 1) <= EXACT_WORK:
-        trials = np.repeat(np.arange(len(flat)), counts_)[:, None]
-        return k_of_n_exact(flat, trials, ks)[0].reshape(shape)
     groups = np.arange(len(flat))[:, None]
-    return k_of_n_normal(flat, groups, counts_[:, None], ks)[0].reshape(shape)
+    method = k_of_n_exact if n * min(k, n - k + 1) <= EXACT_WORK else k_of_n_normal
+    return method(flat, groups, counts_[:, None], ks)[0].reshape(shape)
 
 
 def binomial_tail(p: np.ndarray, n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
@@ -83,42 +81,46 @@ def binomial_tail(p: np.ndarray, n: np.ndarray | int, k: np.ndarray | int) -> np
     return np.where(k <= 0, dtype.type(1), np.where(k > n, dtype.type(0), out))
 
 
-def k_of_n_exact(values: np.ndarray, trials: np.ndarray, ks: np.ndarray) -> np.ndarray:
+def k_of_n_exact(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks: np.ndarray) -> np.ndarray:
     """The Poisson-binomial tail P(at least k successes), exactly, for many nodes at once.
 
-    ``values`` is (children, m): each child's success probability at m points; ``trials`` is
-    (T, nodes), the child tried at each trial of each node (−1 pads a node with fewer than T
-    trials); ``ks`` (nodes,). Returns (nodes, m).
+    ``values`` is (children, m): each child's success probability at m points; ``groups`` (G,
+    nodes) the children of each node (−1 pads), ``counts`` (G, nodes) each one's number of trials
+    (0 for pads) and ``ks`` (nodes,). Returns (nodes, m).
 
     Dynamic programming over trials on P(exactly j events so far), the last state absorbing "at
     least S". An event is a success while k ≤ n − k + 1 and a failure otherwise (P(at least k
     successes) = P(at most n − k failures)), so the state has min(k, n − k + 1) + 1 entries and the
     cost is n·min(k, n − k + 1) per value: 3 of 1,000 trials is 3 states, not 998.
 
-    >>> trials = np.array([[0, 1], [0, 1], [0, -1]])  # node 0: 3 coins; node 1: 2 trials at 0.9
-    >>> np.round(k_of_n_exact(np.array([[0.5], [0.9]]), trials, np.array([2, 2])), 6).tolist()
+    >>> groups, counts = np.array([[0, 1], [-1, -1]]), np.array([[3, 2], [0, 0]])  # 3 coins; 2 at 0.9
+    >>> np.round(k_of_n_exact(np.array([[0.5], [0.9]]), groups, counts, np.array([2, 2])), 6).tolist()
     [[0.5], [0.81]]
     """
-    n = (trials >= 0).sum(axis=0)
+    n = counts.sum(axis=0)
     flip = ks > n - ks + 1  # count failures: fewer states
     target = np.where(flip, n - ks + 1, ks)  # events that decide the node
     size = int(max(1, target.max(initial=1)))
     one = values.dtype.type(1)
-    state = np.zeros((size + 1, trials.shape[1], values.shape[1]), dtype=values.dtype)
+    state = np.zeros((size + 1, groups.shape[1], values.shape[1]), dtype=values.dtype)
     state[0] = one
-    flip_ = flip[:, None]
-    previous = None
-    for step, row in enumerate(trials):
-        if previous is None or not np.array_equal(row, previous):  # a repeated child reuses its values
-            p = values[np.maximum(row, 0)]
-            event = np.where(flip_, one - p, p)
-            event[row < 0] = 0  # a pad never has an event
-            stay = one - event
-            previous = row
-        live = min(step + 1, size)  # states above the trial count are still zero
-        moved = state[:live] * event
-        state[:live] *= stay
-        state[1:live + 1] += moved
+    moved = np.empty_like(state[:size])
+    done = 0  # trials so far, the most of any node: states above it are still zero
+    for row, count in zip(groups, counts, strict=True):
+        event = values[np.maximum(row, 0)]  # a copy: (nodes, m)
+        if flip.any():
+            event[flip] = one - event[flip]
+        stay = one - event
+        for rep in range(int(count.max(initial=0))):
+            active = rep < count  # nodes with fewer trials of this child sit this one out
+            e, q = (event, stay) if active.all() else (event * active[:, None], None)
+            if q is None:
+                q = one - e
+            live = min(done + 1, size)
+            done += 1
+            np.multiply(state[:live], e, out=moved[:live])
+            state[:live] *= q
+            state[1:live + 1] += moved[:live]
     out = np.empty(state.shape[1:], dtype=values.dtype)
     for t in np.unique(target):  # sums of states, never 1 − a sum: no cancellation
         chosen = target == t
