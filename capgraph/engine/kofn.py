@@ -2,8 +2,8 @@
 
 Each parent is compiled into its distinct children with their counts (trials), and one of two
 methods (see :mod:`capgraph.kernels.rules` for the maths): small parents (n·min(k, n − k + 1) ≤
-``EXACT_WORK``) take the exact dynamic programme, in blocks by powers of two of the state size so
-that padding never doubles a parent's work more than once; large ones the binomial tail in closed
+``EXACT_WORK``) take the exact dynamic programme, in blocks by state size (powers of two above 8)
+so that padding never doubles a parent's work; large ones the binomial tail in closed
 form when all their children have the same values, else the refined normal approximation. No form
 holds one value per trial, so "750 of 1,000" or "15,000 of 20,000" costs what its distinct children
 cost, and evaluation works through the values in column slices so temporaries stay under
@@ -43,8 +43,8 @@ def compile_block(requires: list[dict[int, int]], ks: list[int]) -> list[tuple[n
     for i, (req, k) in enumerate(zip(requires, ks, strict=True)):
         n = sum(req.values())
         size = max(1, min(k, n - k + 1))
-        if n * size <= EXACT_WORK:  # by state size, and by trials beyond 16 (few maps have them)
-            key = ("exact", _pow2(size), _pow2(n) if n > 16 else 0)
+        if n * size <= EXACT_WORK:  # by state size (in powers of two above 8), and by trials beyond 16
+            key = ("exact", size if size <= 8 else _pow2(size), _pow2(n) if n > 16 else 0)
         else:
             key = ("normal",)
         buckets.setdefault(key, []).append(i)
