@@ -1,16 +1,21 @@
 """Benchmarks for `capgraph predict`: wall time and peak memory, and the naive approach side by side.
 
-    python bench/run.py            # everything, about two minutes on a 2-core machine
-    python bench/run.py --quick    # fewer repeats
+    python bench/run.py            # everything, a few minutes on a 2-core machine
+    python bench/run.py --quick    # one run of each case
+    python bench/run.py --yaml     # also the 100,000-node map as YAML
 
 Cases (maps made by bench/generate.py into bench/out/, from fixed seeds):
 
-1. 1,000 nodes, every skill parameter a 90% range, 2,000 Monte Carlo samples.
-2. 100,000 nodes with point parameters, as JSON (the fast path) and as YAML.
-3. The straightforward approach on map 1: for each sample, evaluate each node by recursion over
-   its children and find each crossing with scipy's ``brentq``, using capgraph's own parameter
-   draws so both compute the same thing. It is run on a few samples and scaled to 2,000 (its cost
-   is linear in samples); its crossings are checked against capgraph's for those samples.
+1. 1,000 nodes, every curve family, rule and lens in equal shares, every skill parameter that can
+   be a 90% range a range, 2,000 Monte Carlo samples.
+2. 100,000 such nodes with point parameters, as JSON (the fast path), and with ``--yaml`` as YAML.
+3. k-of-n at scale: "750 of 1,000" on a point map (one child; four children with the same
+   curve), checked against the closed form; "15,000 of 20,000" with ranges and 2,000 samples (one
+   child: the binomial tail; four children drawn apart: the refined normal approximation).
+4. The straightforward approach on map 1, side by side: for each sample, evaluate each node by
+   recursion over its children and find each crossing with scipy's ``brentq``, using capgraph's
+   own parameter draws so both compute the same thing. It is run on a few samples and scaled to
+   2,000 (its cost is linear in samples); its crossings are checked against capgraph's.
 
 Times are medians of repeated runs of the real command line in a fresh process (start-up
 included); memory is the peak resident set of that process (``wait4``'s ru_maxrss).
@@ -30,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
+from scipy.special import betaincinv
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -43,24 +49,30 @@ from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid, 
 OUT = HERE / "out"
 
 
-def command(args: list[str]) -> tuple[float, float]:
-    """Run ``capgraph ARGS`` in a fresh process: (wall seconds, peak RSS in MiB)."""
+def command(args: list[str]) -> tuple[float, float, float]:
+    """Run ``capgraph ARGS`` in a fresh process: (wall seconds, CPU seconds, peak RSS in MiB).
+
+    CPU time (user + system) is given beside wall time because on a shared machine a process
+    also waits for a core: wall time then measures the neighbours as much as capgraph.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "capgraph", *args], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"capgraph {' '.join(args)} failed")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def measure(label: str, args: list[str], repeats: int) -> dict:
     runs = [command(args) for _ in range(repeats)]
     wall = statistics.median(r[0] for r in runs)
-    rss = max(r[1] for r in runs)
-    print(f"{label:48} median {wall:6.2f} s  (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})"
-          f"  peak {rss:6.0f} MiB", flush=True)
-    return {"wall": wall, "rss": rss}
+    cpu = statistics.median(r[1] for r in runs)
+    rss = max(r[2] for r in runs)
+    print(f"{label:48} median {wall:6.2f} s wall, {cpu:6.2f} s CPU  (wall: "
+          f"{', '.join(f'{r[0]:.2f}' for r in runs)}; CPU: {', '.join(f'{r[1]:.2f}' for r in runs)})"
+          f"  peak {rss:6.0f} MiB  (load average {os.getloadavg()[0]:.1f})", flush=True)
+    return {"wall": wall, "cpu": cpu, "rss": rss}
 
 
 # --- the straightforward approach --------------------------------------------------------------
@@ -151,10 +163,30 @@ def _combine(rule: str, kids: list[tuple[float, float]], k: int | None) -> float
     return sum(dist[int(k or 1):])
 
 
+def kofn_map(requires: dict[str, int], k: int, ranges: bool) -> dict:
+    """A map of test cases: skills a–d (logistic, the same curve) and "at least k of them pass"."""
+    midpoint = "3e9 to 3e10" if ranges else 1e10
+    slope = "1.2 to 1.8" if ranges else 1.5
+    return {
+        "name": f"{k} of {sum(requires.values())}",
+        "scale": {"axis": "params", "range": [1e6, 1e16]},
+        "skills": {name: {"curve": {"logistic": {"midpoint": midpoint, "slope": slope}}} for name in "abcd"},
+        "capabilities": {"cases": {"requires": requires, "combine": "k_of_n", "k": k, "threshold": 0.5}},
+    }
+
+
+def kofn_error(path: Path) -> float:
+    """Decades between capgraph's crossing of "750 of 1,000" and the closed form's."""
+    (p,) = [p for p in capgraph.load(path).predict() if p.name == "cases"]
+    u = float(betaincinv(750, 251, 0.5))  # the per-case rate where I_u(750, 251) = 1/2
+    return abs(math.log10(p.crossing.params) - (10 + math.log(u / (1 - u)) / 1.5))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="capgraph predict benchmarks")
     parser.add_argument("--quick", action="store_true", help="one run each instead of five")
     parser.add_argument("--naive-samples", type=int, default=5)
+    parser.add_argument("--yaml", action="store_true", help="also the 100,000 nodes as YAML")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
 
@@ -163,31 +195,50 @@ def main() -> None:
     write(generate(1000, seed=0, ranges=True), small)
     big = generate(100_000, seed=0)
     write(big, big_json)
-    write(big, big_yaml)
+    if args.yaml:
+        write(big, big_yaml)
+    kofn = {
+        "750 of 1,000 (one child), points": (OUT / "k750.json", kofn_map({"a": 1000}, 750, False)),
+        "750 of 1,000 (4 children, same curve), points":
+            (OUT / "k750_4.json", kofn_map(dict.fromkeys("abcd", 250), 750, False)),
+        "15,000 of 20,000 (one child), ranges": (OUT / "k15k.json", kofn_map({"a": 20000}, 15000, True)),
+        "15,000 of 20,000 (4 children), ranges":
+            (OUT / "k15k_4.json", kofn_map(dict.fromkeys("abcd", 5000), 15000, True)),
+    }
+    for path, data in kofn.values():
+        write(data, path)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores", flush=True)
 
     mc = measure("1k nodes, ranges, 2000 samples (predict --json)",
                  ["predict", str(small), "--json", "--samples", "2000"], repeats)
     measure("100k nodes, points, JSON (predict --json)", ["predict", str(big_json), "--json"], repeats)
-    measure("100k nodes, points, YAML (predict --json)", ["predict", str(big_yaml), "--json"],
-            max(1, repeats // 2))
+    if args.yaml:
+        measure("100k nodes, points, YAML (predict --json)", ["predict", str(big_yaml), "--json"],
+                max(1, repeats // 2))
+    for label, (path, _) in kofn.items():
+        measure(label, ["predict", str(path), "--json", "--samples", "2000"], repeats)
+    for label in list(kofn)[:2]:
+        print(f"  {label}: crossing {kofn_error(kofn[label][0]):.1e} decades from the closed form")
 
     cmap = capgraph.load(small)
     count = args.naive_samples
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     naive = naive_crossings(cmap, 2000, 0, count)
     per_sample = (time.perf_counter() - start) / count
+    per_sample_cpu = (time.process_time() - start_cpu) / count
     plan = cmap.sampled_plan(2000, 0)
     ours = crossing_samples(plan, grid(*cmap.log_range, MC_GRID_PER_DECADE), 2000)[:, :count]
     both = ~np.isnan(naive) & ~np.isnan(ours)
     agree = np.nanmax(np.abs(naive[both] - ours[both])) if both.any() else float("nan")
     same_never = bool(np.array_equal(np.isnan(naive), np.isnan(ours)))
-    print(f"naive recursion + brentq: {per_sample:.2f} s a sample over {count} samples "
-          f"→ {per_sample * 2000:.0f} s for 2000 (linear in samples)")
+    print(f"naive recursion + brentq: {per_sample:.2f} s wall, {per_sample_cpu:.2f} s CPU a sample over "
+          f"{count} samples → {per_sample * 2000:.0f} s wall, {per_sample_cpu * 2000:.0f} s CPU for 2000 "
+          f"(linear in samples)")
     print(f"  largest difference from capgraph's crossings: {agree:.4f} decades; "
           f"same never-crossing samples: {same_never}")
     print(f"speed-up of capgraph predict (whole command) over the naive approach: "
-          f"{per_sample * 2000 / mc['wall']:.0f}x")
+          f"{per_sample * 2000 / mc['wall']:.0f}x in wall time, "
+          f"{per_sample_cpu * 2000 / mc['cpu']:.0f}x in CPU time")
 
 
 if __name__ == "__main__":
