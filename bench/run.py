@@ -49,19 +49,31 @@ from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid, 
 OUT = HERE / "out"
 
 
+#: Runs one command and reports it. A child's peak RSS counts the memory of the process it was
+#: forked from (Linux keeps the larger at exec), so commands are started from this small process,
+#: not from the benchmark, which holds the generated maps.
+RUNNER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
+"""
+
+
 def command(args: list[str]) -> tuple[float, float, float]:
     """Run ``capgraph ARGS`` in a fresh process: (wall seconds, CPU seconds, peak RSS in MiB).
 
     CPU time (user + system) is given beside wall time because on a shared machine a process
     also waits for a core: wall time then measures the neighbours as much as capgraph.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "capgraph", *args], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    out = subprocess.run([sys.executable, "-c", RUNNER, sys.executable, "-m", "capgraph", *args],
+                         capture_output=True, text=True, check=True).stdout.split()
+    wall, cpu, rss, code = float(out[0]), float(out[1]), float(out[2]), int(out[3])
+    if code != 0:
         raise SystemExit(f"capgraph {' '.join(args)} failed")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return wall, cpu, rss / 1024
 
 
 def measure(label: str, args: list[str], repeats: int) -> dict:
