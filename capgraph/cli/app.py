@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from capgraph import __version__
-from capgraph.cli import evidence, maps, pictures, results
+from capgraph.cli import evidence, explain, maps, pictures, results
 from capgraph.cli.common import ClickException, err, out
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ app.command()(maps.predict)
 app.command()(maps.at)
 app.command()(maps.schema)
 app.command()(maps.compare)
+app.command()(explain.explain)
 app.command("fit-loss")(evidence.fit_loss)
 app.command()(results.results)
 app.command()(evidence.fit)

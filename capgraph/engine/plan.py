@@ -304,13 +304,16 @@ def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], leve
 
 
 def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
-             dtype: type = np.float64, unscored: tuple[int, ...] = ()) -> np.ndarray:
+             dtype: type = np.float64, unscored: tuple[int, ...] = (),
+             after_level: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
     """Every node's value at the scales ``log_x`` (log10, on the grid axis: the map's, or FLOPs for loss).
 
     Returns an array (nodes, samples in the slice, points) in plan order. Monte Carlo passes ask
     for float32: half the memory traffic, and rounding far below the sampling error. Nodes in
     ``unscored`` skip their own metric lens: their row is the bare success probability (and their
     parents see it too), which is what a picture of one ability under other lenses needs.
+    ``after_level(values)`` runs after each level, before the next reads it: a way to perturb one
+    node's row and see what its ancestors make of it (:mod:`capgraph.engine.explain`).
     """
     log_x = np.atleast_1d(np.asarray(log_x, dtype=float))
     rows = samples or slice(0, plan.samples)
@@ -334,6 +337,8 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                 nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)
                 kind = LENSES[lens.kind]
                 values[nodes] = kind.kernel(values[nodes], **{kind.param: param})
+            if after_level is not None:
+                after_level(values)
     return values
 
 

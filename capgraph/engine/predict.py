@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import logit
 
 from capgraph.engine.plan import Plan, evaluate
+from capgraph.kernels.rules import RULES
 from capgraph.kernels.scale import FixedRatio, ScalePoint
 
 #: Grid density for the point-estimate pass, and for Monte Carlo passes (whose sampling error
@@ -259,17 +260,86 @@ def _refine_kinks(plan: Plan, log_x: np.ndarray, batch: np.ndarray, crossing: Cr
 
 
 def _bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
-    """The child furthest from 1 where each node crosses (at the range's end if it never does)."""
-    rows = [(r, c) for r, node in enumerate(batch) for c in plan.children[node]]
-    if not rows:
+    """The child whose improvement moves each node's crossing most (at the range's end if it never
+    crosses): the largest :func:`bottleneck_scores`, ties to the lower value, then the name."""
+    row, child, score, value = bottleneck_scores(plan, values, batch, crossing)
+    if not row.size:
         return {}
-    row, child = np.array(rows).T
-    lo, t = crossing.lo[row], crossing.t[row]
-    hi = np.minimum(lo + 1, values.shape[1] - 1)
-    at = values[child, lo] * (1 - t) + values[child, hi] * t
-    order = np.lexsort((at, row))  # by node, then by the child's value
+    names = np.array(plan.names, dtype=object)[child]
+    order = np.lexsort((names, value, -score, row))  # by node, then score, value, name
     first = np.unique(row[order], return_index=True)[1]
     return {int(batch[row[order[i]]]): plan.names[child[order[i]]] for i in first}
+
+
+def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How far each child's improvement moves its parent's crossing, for the parents in ``batch``.
+
+    Shifting child c's curve earlier by δ decades raises the parent's value at its crossing x* by
+    ∂P/∂p_c · p_c'(x*) · δ, and moves the crossing by that over P'(x*): the child's elasticity
+    (:mod:`capgraph.engine.explain`) times a factor common to all children of one parent, which the
+    parent's own lens (monotone) does not change either. So the children are ranked by
+    ∂P/∂p_c · p_c'(x*), with ∂P/∂p_c read from the rule's registry record: w/p_c for a product in
+    log space (``all``, ``geomean``; the common factor P dropped), w/(1 − p_c) in log1m space
+    (``any``), w in linear space (``mean``), and for padded rules (``k_of_n``, ``min``) by central
+    differences through the rule's own padded kernel, every trial of the child moved together.
+    Returns arrays over (parent, child) pairs: the parent's row in ``batch``, the child, its score
+    and its value at the crossing.
+    """
+    position = np.full(len(plan), -1)
+    position[batch] = np.arange(len(batch))
+    n = values.shape[1]
+    cell = np.minimum(crossing.lo, n - 2)  # the grid cell of the crossing, for slopes
+
+    def at(rows: np.ndarray, kids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each child's value at its parent's crossing, and its rise over the crossing's grid cell."""
+        lo, t = crossing.lo[rows], crossing.t[rows]
+        p = values[kids, lo] * (1 - t) + values[kids, np.minimum(lo + 1, n - 1)] * t
+        return p, values[kids, cell[rows] + 1] - values[kids, cell[rows]]
+
+    found: list[tuple[np.ndarray, ...]] = []
+    for level in plan.levels:
+        for block in level.rules:
+            rows_of_block = position[block.nodes]
+            if (rows_of_block < 0).all():
+                continue
+            rule = RULES[block.rule]
+            if rule.batch == "product":
+                coo = block.matrix.tocoo()
+                keep = rows_of_block[coo.row] >= 0
+                rows, kids, w = rows_of_block[coo.row[keep]], block.children[coo.col[keep]], coo.data[keep]
+                p, dp = at(rows, kids)
+                local = {"log": w / np.maximum(p, _EPS), "log1m": w / np.maximum(1 - p, _EPS)}.get(
+                    rule.space or "linear", w)
+                found.append((rows, kids, local * dp, p))
+            else:
+                found.append(_padded_scores(block, rule, rows_of_block, at))
+    if not found:
+        empty = np.array([], dtype=int)
+        return empty, empty, np.array([]), np.array([])
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
+
+
+def _padded_scores(block, rule, rows_of_block: np.ndarray, at, h: float = 1e-6):
+    """∂P/∂p_c · p_c' for a padded rule, ∂P/∂p_c by central differences through ``rule.padded``."""
+    cols, rows, kids = [], [], []
+    for j in np.flatnonzero(rows_of_block >= 0).tolist():
+        trial = block.trials[:, j]
+        for c in np.unique(trial[trial >= 0]).tolist():
+            cols.append(j)
+            rows.append(rows_of_block[j])
+            kids.append(c)
+    cols_, rows_, kids_ = (np.array(v, dtype=int) for v in (cols, rows, kids))
+    trials = block.trials[:, cols_]  # (T, pairs): the trials of each pair's parent
+    probs, _ = at(np.broadcast_to(rows_, trials.shape).ravel(), np.maximum(trials, 0).ravel())
+    probs = np.where(trials < 0, rule.pad, probs.reshape(trials.shape))  # the pad changes nothing
+    p, dp = at(rows_, kids_)
+    up, down = np.minimum(p + h, 1.0), np.maximum(p - h, 0.0)
+    mine = trials == kids_
+    params = block.ks[cols_] if block.ks is not None else None
+    gain = (rule.padded(np.where(mine, up, probs), params)
+            - rule.padded(np.where(mine, down, probs), params)) / np.maximum(up - down, _EPS)
+    return rows_, kids_, gain * dp, p
 
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,

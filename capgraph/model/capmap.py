@@ -23,6 +23,8 @@ from capgraph.core.limits import memory_refusal
 from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_scale
+from capgraph.engine.explain import Explanation
+from capgraph.engine.explain import explain as explain_crossing
 from capgraph.engine.plan import Plan, compile_plan, evaluate
 from capgraph.engine.predict import (
     GRID_PER_DECADE,
@@ -341,6 +343,33 @@ class CapabilityMap:
                                             self.grid_axis, self._reporting, by_log)
         return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
                                self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
+
+    def explain(self, name: str, *, samples: int = DEFAULT_SAMPLES,
+                seed: int = DEFAULT_SEED) -> Explanation:
+        """Why ``name`` crosses where it does: each node under it with its elasticity (decades of
+        crossing per decade its curve moves) and, with ranges, its share of the crossing's variance.
+
+        Raises ``KeyError`` (with a did-you-mean message) for an unknown node and ``ValueError``
+        for a node without a threshold.
+        """
+        if name not in self.plan.index:
+            raise KeyError(f"no node '{name}' in {self.name}{did_you_mean(name, self.nodes)}")
+        if self.threshold(name) is None:
+            raise ValueError(f"'{name}' has no threshold, so no crossing to explain; "
+                             "give it a threshold or explain a node above it")
+        with _gc_paused():
+            lo, hi = self.log_range
+            point = next(p for p in point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE),
+                                                    self.grid_axis, self._reporting)
+                         if p.name == name)
+            log_cross = None
+            if point.status == "crosses" and point.crossing is not None:
+                log_cross = float(self.units.convert(np.log10(point.crossing.params), "params",
+                                                     self.grid_axis))
+            sampled = self.sampled_plan(samples, seed) if self.uncertain and samples > 1 else None
+            return explain_crossing(self.plan, self.plan.index[name], log_cross,
+                                    point.crossing if log_cross is not None else None,
+                                    sampled, grid(lo, hi, MC_GRID_PER_DECADE))
 
     def predict_json(self, **options: Any) -> dict[str, Any]:
         """``capgraph predict --json``; ``options`` as for :meth:`predict`."""

@@ -54,7 +54,8 @@ _RC = {
     "legend.fontsize": 9,
     "axes.spines.right": False,
     "svg.hashsalt": "capgraph",  # fixed ids in SVG output
-    "svg.fonttype": "path",  # glyphs as paths: looks the same without the font installed
+    # text stays text: selectable and searchable; the reader's sans-serif stands in for DejaVu Sans
+    "svg.fonttype": "none",
 }
 
 

@@ -1,0 +1,57 @@
+"""``capgraph explain``: why a node crosses where it does, and what would move it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from capgraph.cli.common import JsonOpt, MapArg, SamplesOpt, SeedOpt, emit_json, err, load_map, out
+from capgraph.model.capmap import DEFAULT_SAMPLES, DEFAULT_SEED
+
+
+def explain(
+    path: MapArg,
+    node: Annotated[str, typer.Argument(metavar="NODE", help="The node whose crossing to explain.",
+                                        show_default=False)],
+    samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Also draw a tornado chart "
+                                               "(.svg, .png or .pdf).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each node under NODE: how far its curve moves the crossing (elasticity), how much of the
+    crossing's uncertainty its ranges explain (variance share), and the bottleneck child."""
+    from capgraph.cli.pictures import _format, _write
+    from capgraph.outputs.plot import FORMATS
+
+    fmt = _format(output, FORMATS) if output else None
+    cmap = load_map(path)
+    try:
+        result = cmap.explain(node, samples=samples, seed=seed)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0]), param_hint="NODE") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NODE") from None
+    from capgraph.outputs.explain import explanation_table, tornado
+
+    if fmt and output:
+        if as_json:  # stdout carries only the JSON
+            write_quietly(output, tornado(cmap, result, fmt))
+        else:
+            _write(output, tornado(cmap, result, fmt))
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        out.print(explanation_table(cmap, result))
+
+
+def write_quietly(output: str, data: bytes) -> None:
+    """Write the whole file or nothing, saying nothing on stdout; failure is exit 1."""
+    from capgraph.core.files import write_atomic
+
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        err.print(f"capgraph: cannot write {output}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
