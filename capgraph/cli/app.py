@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from capgraph import __version__
-from capgraph.cli import evidence, explain, maps, pictures, results
+from capgraph.cli import authoring, evidence, explain, maps, pictures, results
 from capgraph.cli.common import ClickException, err, out
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ def _root(
 
 
 # Commands live in modules by concern; the order here is the order of `capgraph --help`.
+app.command()(authoring.new)
 app.command()(maps.check)
 app.command()(maps.show)
 app.command()(maps.predict)

@@ -100,9 +100,14 @@ SeedOpt = Annotated[int, typer.Option("--seed", min=0,
                                       help="Random seed: the same seed gives the same output.")]
 
 
+def unit_name(value: str | None) -> str | None:
+    """``--unit`` read without regard to case: FLOPs, Params and flops are one unit."""
+    return value.strip().lower() if value is not None else None
+
+
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of the scale given: params, tokens, "
                                               "flops, or loss with a loss law (default: the map's axis).",
-                                              show_default=False)]
+                                              show_default=False, callback=unit_name)]
 
 
 def check_samples(cmap: CapabilityMap, samples: int) -> None:
@@ -118,7 +123,10 @@ def check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None
 
     allowed = allowed or UNITS
     if unit is not None and unit not in allowed:
-        raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint="--unit")
+        from capgraph.core.suggest import did_you_mean
+
+        raise typer.BadParameter(f"must be one of {', '.join(allowed)}{did_you_mean(unit, allowed)}",
+                                 param_hint="--unit")
 
 
 def with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | None) -> CapabilityMap:

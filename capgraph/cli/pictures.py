@@ -13,6 +13,7 @@ from capgraph.cli.common import (
     finite,
     load_map,
     out,
+    unit_name,
 )
 from capgraph.kernels.scale import AXES
 from capgraph.model.capmap import CapabilityMap
@@ -27,7 +28,7 @@ AtOpt = Annotated[str | None, typer.Option("--at", help="Show values at this sca
 
 PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at and of the scales shown: "
                                              "params, tokens or flops (default: the map's axis).",
-                                             show_default=False)]
+                                             show_default=False, callback=unit_name)]
 
 
 def _check_at(cmap: CapabilityMap, at: str | None, unit: str | None) -> None:

@@ -8,6 +8,7 @@ the raw data. :mod:`capgraph.format.validate` runs both.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -15,9 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from capgraph.core.errors import Problem
-from capgraph.core.suggest import did_you_mean
+from capgraph.core.suggest import closest, did_you_mean
 from capgraph.format.graph import CycleError, levels_from_children
-from capgraph.format.schema import MapSpec
+from capgraph.format.schema import Capability, MapSpec, Skill
 from capgraph.format.source import Document, Loc
 
 # --- pydantic errors, located ----------------------------------------------------------------------
@@ -31,22 +32,30 @@ def pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
         for loc, e in errors if e["type"] == "extra_forbidden"
         for hint in difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
     }
+    # A block indented too little leaves its key empty and its keys beside it: one mistake,
+    # said once, at the stray key ("'logistic' belongs under 'curve:'").
+    empty = {loc for loc, e in errors if e["type"] == "model_type" and e.get("input") is None}
+    explained: set[Loc] = set()
     problems = []
     for loc, error in errors:
         kind = error["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
+            home = _home(loc, empty)
+            if home is not None:
+                explained.add(home)
             hint = did_you_mean(key, _fields_at(loc[:-1]))
-            problems.append(doc.problem(loc, f"unknown key '{key}'{hint}", key=True))
+            message = _misplaced(loc, home) or f"unknown key '{key}'{hint}"
+            problems.append((loc, doc.problem(loc, message, key=True)))
         elif kind == "missing":
             if (loc[:-1], loc[-1]) not in near_misses:
-                problems.append(doc.problem(loc, f"missing required key '{loc[-1]}'", key=True))
+                problems.append((loc, doc.problem(loc, f"missing required key '{loc[-1]}'", key=True)))
         else:
             where = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
             # a problem with a whole node points at its name, not at its first inner key
             on_key = isinstance(error.get("input"), dict)
-            problems.append(doc.problem(loc, where + _message(error), key=on_key))
-    return problems
+            problems.append((loc, doc.problem(loc, where + _message(error, loc), key=on_key)))
+    return [p for loc, p in problems if loc not in explained]
 
 
 def _source_loc(loc: tuple[Any, ...], data: Any = None) -> Loc:
@@ -108,7 +117,24 @@ def _internal(part: str) -> bool:
     return "[" in part and part.endswith("]")
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: dict[str, Any], loc: Loc = ()) -> str:
+    kind, value = error["type"], error.get("input")
+    key = str(loc[-1]) if loc else ""
+    if kind == "model_type":
+        return f"expected a mapping such as `{key}: {_example(loc)}`, got {_describe(value)}"
+    if kind == "literal_error" and isinstance(value, str):
+        options = re.findall(r"'([^']*)'", (error.get("ctx") or {}).get("expected", ""))
+        near = closest(value.strip().lower().replace("-", "_").replace(" ", "_"), options)
+        hint = f" (did you mean '{near}'?)" if near else ""
+        return f"must be {_either(options)}, got '{value}'{hint}"
+    if kind == "int_parsing":
+        return f"must be a whole number such as 5, got {_describe(value)}"
+    if kind == "number" and isinstance(value, str):
+        percent = re.fullmatch(r"\s*([+-]?\d*\.?\d+)\s*%\s*", value)
+        if percent:
+            return f"'{value}' is a percentage: write {float(percent.group(1)) / 100:g}"
+        if key in _FRACTIONS:
+            return f"'{value}' is not a number: write a value between 0 and 1, e.g. 0.5"
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
@@ -116,21 +142,99 @@ def _message(error: dict[str, Any]) -> str:
     return message
 
 
-def _fields_at(loc: Loc) -> list[str]:
-    """The keys allowed at ``loc``: walk the model's type annotations along the location."""
+#: Keys whose values are probabilities or shares: their examples are 0.5, not 7B.
+_FRACTIONS = {"threshold", "floor", "ceiling", "correlation"}
+
+#: What the value of each key looks like, for "expected a mapping" messages.
+_EXAMPLES = {
+    "curve": "{logistic: {midpoint: 1e10, slope: 1.5}}",
+    "logistic": "{midpoint: 1e10, slope: 1.5}",
+    "power_law": "{scale: 1e9, exponent: 0.3}",
+    "fit": "{data: results.csv, x: params, y: acc}",
+    "metric": "{exact_match: {length: 10}}",
+    "exact_match": "{length: 10}",
+    "multiple_choice": "{options: 4}",
+    "pass_at": "{k: 5}",
+    "scale": "{axis: params, range: [1e8, 1e14]}",
+    "timeline": "{start: 2026-01-01, flops: 5e26, growth_per_year: 4}",
+}
+
+
+def _example(loc: Loc) -> str:
+    """An example value for the mapping at ``loc``: written out, or its required keys."""
+    key = str(loc[-1]) if loc else ""
+    if key in _EXAMPLES:
+        return _EXAMPLES[key]
+    model = _unwrap(_type_at(loc))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        fields = [n for n, f in model.model_fields.items() if f.is_required()] or list(model.model_fields)[:2]
+        return "{" + ", ".join(f"{n}: ..." for n in fields) + "}"
+    return "{...}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (is the block under it indented?)"
+    if isinstance(value, list):
+        return "a list"
+    return f"'{value}'" if isinstance(value, str) else f"{value!r}"
+
+
+def _either(options: list[str]) -> str:
+    quoted = [f"'{o}'" for o in options]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _home(loc: Loc, empty: set[Loc]) -> Loc | None:
+    """The empty sibling key (``curve:`` with nothing under it) that an unknown key belongs under."""
+    key = str(loc[-1])
+    for sibling in empty:
+        if sibling[:-1] == loc[:-1] and key in _fields_at(sibling):
+            return sibling
+    return None
+
+
+def _misplaced(loc: Loc, home: Loc | None) -> str | None:
+    """Where a key unknown at ``loc`` belongs, when it belongs somewhere nearby."""
+    key, parent = str(loc[-1]), loc[:-1]
+    if home is not None:
+        return f"'{key}' belongs under '{home[-1]}:', which is empty: indent it under '{home[-1]}:'"
+    if len(parent) == 2 and parent[0] == "skills" and key in Capability.model_fields:
+        return (f"a skill has no '{key}': only capabilities are built from other nodes; to build "
+                f"'{parent[1]}' from others, make it a capability (move it under 'capabilities:' "
+                "and drop its curve)")
+    if len(parent) == 2 and parent[0] == "capabilities" and key in Skill.model_fields:
+        return (f"a capability has no '{key}': its curve comes from what it requires; to give "
+                f"'{parent[1]}' a curve of its own, make it a skill (move it under 'skills:' and "
+                "drop 'requires')")
+    if parent == ("scale",) and key in MapSpec.model_fields:
+        return f"'{key}' belongs at the top level of the map, not under 'scale:'"
+    for field in _fields_at(parent):  # one level down: 'axis' at the top belongs under 'scale:'
+        if key in _fields_at((*parent, field)):
+            return f"unknown key '{key}' here: it belongs under '{field}:'"
+    return None
+
+
+def _type_at(loc: Loc) -> Any:
+    """The annotation of the value at ``loc`` (None when the location leaves the models)."""
     current: Any = MapSpec
     for part in loc:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
-                return []
+                return None
             current = field.annotation
         elif typing.get_origin(current) in (dict, list, tuple):
             current = typing.get_args(current)[-1]
         else:
-            return []
-    current = _unwrap(current)
+            return None
+    return current
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """The keys allowed at ``loc``: walk the model's type annotations along the location."""
+    current = _unwrap(_type_at(loc))
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []

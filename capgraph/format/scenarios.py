@@ -63,34 +63,53 @@ def merged_document(doc: Document, name: str, extra: dict[str, Any] | None = Non
     return Document(doc.path, data, keys, values)
 
 
-def scenario_problems(doc: Document, spec: MapSpec) -> list[Problem]:
-    """Every problem of every scenario, located in the map file (the base map is already valid)."""
+def scenario_problems(doc: Document, spec: MapSpec | None) -> list[Problem]:
+    """Every problem of every scenario, located in the map file.
+
+    With ``spec`` None the base map has problems of its own: each scenario is still checked, but
+    only problems inside its own block are kept (the base's would be repeated once a scenario).
+    """
     problems: list[Problem] = []
-    for name in spec.scenarios:
-        scenario = doc.data["scenarios"][name]
-        where = ("scenarios", name)
-        if name == BASELINE:  # the map as written goes by this name in compare and --scenario
-            problems.append(doc.problem(where, f"'{BASELINE}' is reserved for the map as written; "
-                                        "give the scenario another name", key=True))
-            continue
-        tagged = lambda p, name=name: Problem(p.path, p.line, p.col,  # noqa: E731
-                                              f"scenario '{name}': {p.message}", p.severity)
-        new_nodes = []
-        for section in ("skills", "capabilities"):
-            existing = doc.data.get(section) or {}
-            for node in scenario.get(section) or {}:
-                if node not in existing:
-                    hint = did_you_mean(node, existing)
-                    new_nodes.append(tagged(doc.problem((*where, section, node),
-                                                 f"'{node}' is not one of the map's {section}; a "
-                                                 f"scenario changes existing nodes only{hint}", key=True)))
-        if new_nodes:
-            problems.extend(new_nodes)
-            continue
-        merged = merged_document(doc, name)
-        try:
-            MapSpec.model_validate(merged.data)
-        except ValidationError as exc:
-            problems.extend(tagged(p) for p in pydantic_problems(merged, exc))
-        problems.extend(tagged(p) for p in structure_problems(merged))
+    raw = doc.data.get("scenarios")
+    names = list(spec.scenarios) if spec is not None else [
+        n for n, v in raw.items() if isinstance(v, dict)] if isinstance(raw, dict) else []
+    for name in names:
+        found = _one_scenario(doc, name)
+        if spec is None:
+            lines = [pos[0] for table in (doc.keys, doc.values) for loc, pos in table.items()
+                     if loc[:2] == ("scenarios", name)]
+            found = [p for p in found if lines and min(lines) <= p.line <= max(lines)]
+        problems.extend(found)
+    return problems
+
+
+def _one_scenario(doc: Document, name: str) -> list[Problem]:
+    """Problems of scenario ``name``: new nodes it names, else those of the map merged with it."""
+    scenario = doc.data["scenarios"][name]
+    where = ("scenarios", name)
+    if name == BASELINE:  # the map as written goes by this name in compare and --scenario
+        return [doc.problem(where, f"'{BASELINE}' is reserved for the map as written; "
+                            "give the scenario another name", key=True)]
+    tagged = lambda p: Problem(p.path, p.line, p.col,  # noqa: E731
+                               f"scenario '{name}': {p.message}", p.severity)
+    new_nodes = []
+    for section in ("skills", "capabilities"):
+        existing = doc.data.get(section)
+        existing = existing if isinstance(existing, dict) else {}
+        changed = scenario.get(section)
+        for node in changed if isinstance(changed, dict) else {}:
+            if node not in existing:
+                hint = did_you_mean(node, existing)
+                new_nodes.append(tagged(doc.problem((*where, section, node),
+                                             f"'{node}' is not one of the map's {section}; a "
+                                             f"scenario changes existing nodes only{hint}", key=True)))
+    if new_nodes:
+        return new_nodes
+    problems: list[Problem] = []
+    merged = merged_document(doc, name)
+    try:
+        MapSpec.model_validate(merged.data)
+    except ValidationError as exc:
+        problems.extend(tagged(p) for p in pydantic_problems(merged, exc))
+    problems.extend(tagged(p) for p in structure_problems(merged))
     return problems

@@ -3,7 +3,8 @@
 Two passes, both always run so that one edit-check cycle shows everything: pydantic checks each
 value against the format, and the structural pass checks names, references and cycles on the raw
 data (so a typo in one node's curve does not hide a dangling reference in another). Scenarios are
-checked once the base map is valid, each merged over it.
+checked each merged over the base map; while the base has problems of its own, only those
+inside a scenario's block are added.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def validate(doc: Document) -> MapSpec:
     problems.extend(structure_problems(doc))
     if not problems and spec is not None and spec.scenarios:
         problems.extend(scenario_problems(doc, spec))
+    elif problems and isinstance(doc.data.get("scenarios"), dict):
+        # a typo in a scenario must not hide behind the base map's own problems
+        problems.extend(scenario_problems(doc, None))
     if problems:
         raise MapError(problems)
     assert spec is not None

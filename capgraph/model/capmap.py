@@ -236,7 +236,7 @@ class CapabilityMap:
 
         The grid axis is the map's axis, or FLOPs for a map written against loss.
         """
-        unit = unit or self.axis
+        unit = (unit or self.axis).lower()  # FLOPs and flops are one unit
         if unit not in UNITS:
             raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
         log_x = float(self.units.convert(np.log10(parse_scale(scale)), unit, self.grid_axis))
