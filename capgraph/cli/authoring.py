@@ -41,3 +41,42 @@ def new(
         err.print(f"capgraph: cannot write {path}: {exc.strerror or exc}", markup=False)
         raise typer.Exit(1) from None
     out.print(f"wrote {' and '.join(written)}; next: capgraph predict {path}", markup=False)
+
+
+def serve(
+    path: Annotated[str, typer.Argument(metavar="MAP", help="The map to preview.", show_default=False)],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 "
+                                      "(0: any free port).")] = 8765,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
+) -> None:
+    """A live page of the map (graph, curves, predictions) on 127.0.0.1 that follows every save,
+    showing file:line:col problems while the map is broken. Stop it with Ctrl-C."""
+    import threading
+
+    from capgraph.outputs.live import LivePreview
+
+    if not Path(path).is_file():
+        err.print(f"capgraph: cannot read {path}: no such file", markup=False)
+        raise typer.Exit(1)
+
+    def said(state: dict) -> None:
+        for line in state["problems"] or [state["status"]]:
+            err.print(line, markup=False, soft_wrap=True)
+
+    try:
+        preview = LivePreview(path, port=port, on_change=said)
+    except OSError as exc:
+        err.print(f"capgraph: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
+                  "choose another with --port (0: any free port)", markup=False)
+        raise typer.Exit(1) from None
+    preview.start()
+    out.print(f"serving {path} at {preview.url} (Ctrl-C stops)", markup=False)
+    said(preview.state)
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(preview.url)
+    try:
+        threading.Event().wait()
+    finally:
+        preview.stop()
