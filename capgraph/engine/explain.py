@@ -225,5 +225,6 @@ def explain(plan: Plan, node: int, log_cross: float | None, crossing: ScalePoint
     drivers.sort(key=importance)
     children = {plan.names[c] for c in plan.children[node]}
     direct = [d for d in drivers if d.node in children and d.elasticity is not None]
-    neck = min(direct, key=lambda d: (-d.elasticity, d.node)).node if direct else None
+    # ties go to plan order, as in predict
+    neck = min(direct, key=lambda d: (-d.elasticity, plan.index[d.node])).node if direct else None
     return Explanation(plan.names[node], crossing, neck, drivers)

@@ -261,12 +261,11 @@ def _refine_kinks(plan: Plan, log_x: np.ndarray, batch: np.ndarray, crossing: Cr
 
 def _bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
     """The child whose improvement moves each node's crossing most (at the range's end if it never
-    crosses): the largest :func:`bottleneck_scores`, ties to the lower value, then the name."""
+    crosses): the largest :func:`bottleneck_scores`, ties to the lower value, then plan order."""
     row, child, score, value = bottleneck_scores(plan, values, batch, crossing)
     if not row.size:
         return {}
-    names = np.array(plan.names, dtype=object)[child]
-    order = np.lexsort((names, value, -score, row))  # by node, then score, value, name
+    order = np.lexsort((child, value, -score, row))  # by node, then score, value, plan order
     first = np.unique(row[order], return_index=True)[1]
     return {int(batch[row[order[i]]]): plan.names[child[order[i]]] for i in first}
 
@@ -322,14 +321,12 @@ def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossin
 
 def _padded_scores(block, rule, rows_of_block: np.ndarray, at, h: float = 1e-6):
     """∂P/∂p_c · p_c' for a padded rule, ∂P/∂p_c by central differences through ``rule.padded``."""
-    cols, rows, kids = [], [], []
-    for j in np.flatnonzero(rows_of_block >= 0).tolist():
-        trial = block.trials[:, j]
-        for c in np.unique(trial[trial >= 0]).tolist():
-            cols.append(j)
-            rows.append(rows_of_block[j])
-            kids.append(c)
-    cols_, rows_, kids_ = (np.array(v, dtype=int) for v in (cols, rows, kids))
+    mine = np.flatnonzero(rows_of_block >= 0)
+    trials = block.trials[:, mine]
+    real = trials >= 0
+    # each (parent column, child) pair once, however many trials the child has
+    cols_, kids_ = np.unique(np.stack([np.broadcast_to(mine, trials.shape)[real], trials[real]]), axis=1)
+    rows_ = rows_of_block[cols_]
     trials = block.trials[:, cols_]  # (T, pairs): the trials of each pair's parent
     probs, _ = at(np.broadcast_to(rows_, trials.shape).ravel(), np.maximum(trials, 0).ravel())
     probs = np.where(trials < 0, rule.pad, probs.reshape(trials.shape))  # the pad changes nothing
