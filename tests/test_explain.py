@@ -115,3 +115,28 @@ capabilities: {c: {requires: {s: 3}, combine: all}}
     p = 0.5 ** (1 / 3)
     assert math.log10(m.explain("c").crossing.params) == pytest.approx(
         10 + math.log(p / (1 - p)), abs=1e-3)
+
+
+@pytest.mark.parametrize("rule", [
+    "{requires: {a: 3, b: 1, c: 2}, combine: k_of_n, k: 4}",
+    "{requires: {a: 300, b: 100, c: 200}, combine: k_of_n, k: 450}",  # the normal approximation
+    "{requires: [a, b, c], combine: min}",
+    "{requires: {a: 1, b: 2, c: 3}, combine: any, threshold: 0.9}",
+    "{requires: {a: 1, b: 2, c: 3}, combine: mean}",
+    "{requires: {a: 1, b: 2, c: 3}, combine: geomean}",
+])
+def test_predict_and_explain_name_the_same_bottleneck_for_every_rule(rule):
+    m = capgraph.loads(f"""
+scale: {{axis: params, range: [1e6, 1e16]}}
+skills:
+  a: {{curve: {{logistic: {{midpoint: 1e9, slope: 1.5}}}}}}
+  b: {{curve: {{logistic: {{midpoint: 3e9, slope: 0.6}}}}}}
+  c: {{curve: {{logistic: {{midpoint: 2e10, slope: 2.5}}}}}}
+capabilities:
+  top: {rule}
+""")
+    e = m.explain("top", samples=1)
+    p = next(p for p in m.predict(samples=1) if p.name == "top")
+    assert p.status == "crosses"
+    assert sum(d.elasticity for d in e.drivers) == pytest.approx(1.0, abs=2e-3)
+    assert e.bottleneck == p.bottleneck

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logit
 
+from capgraph.engine import kofn
 from capgraph.engine.plan import Plan, evaluate
 from capgraph.kernels.rules import RULES
 from capgraph.kernels.scale import FixedRatio, ScalePoint
@@ -280,8 +281,8 @@ def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossin
     parent's own lens (monotone) does not change either. So the children are ranked by
     ∂P/∂p_c · p_c'(x*), with ∂P/∂p_c read from the rule's registry record: w/p_c for a product in
     log space (``all``, ``geomean``; the common factor P dropped), w/(1 − p_c) in log1m space
-    (``any``), w in linear space (``mean``), and for padded rules (``k_of_n``, ``min``) by central
-    differences through the rule's own padded kernel, every trial of the child moved together.
+    (``any``), w in linear space (``mean``), and for padded and tail rules (``min``, ``k_of_n``) by
+    central differences through the engine's own kernel, every trial of the child moved together.
     Returns arrays over (parent, child) pairs: the parent's row in ``batch``, the child, its score
     and its value at the crossing.
     """
@@ -311,6 +312,8 @@ def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossin
                 local = {"log": w / np.maximum(p, _EPS), "log1m": w / np.maximum(1 - p, _EPS)}.get(
                     rule.space or "linear", w)
                 found.append((rows, kids, local * dp, p))
+            elif rule.batch == "tail":
+                found.append(_tail_scores(block, rows_of_block, at))
             else:
                 found.append(_padded_scores(block, rule, rows_of_block, at))
     if not found:
@@ -321,12 +324,7 @@ def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossin
 
 def _padded_scores(block, rule, rows_of_block: np.ndarray, at, h: float = 1e-6):
     """∂P/∂p_c · p_c' for a padded rule, ∂P/∂p_c by central differences through ``rule.padded``."""
-    mine = np.flatnonzero(rows_of_block >= 0)
-    trials = block.trials[:, mine]
-    real = trials >= 0
-    # each (parent column, child) pair once, however many trials the child has
-    cols_, kids_ = np.unique(np.stack([np.broadcast_to(mine, trials.shape)[real], trials[real]]), axis=1)
-    rows_ = rows_of_block[cols_]
+    cols_, rows_, kids_ = _pairs(block.trials, rows_of_block)
     trials = block.trials[:, cols_]  # (T, pairs): the trials of each pair's parent
     probs, _ = at(np.broadcast_to(rows_, trials.shape).ravel(), np.maximum(trials, 0).ravel())
     probs = np.where(trials < 0, rule.pad, probs.reshape(trials.shape))  # the pad changes nothing
@@ -337,6 +335,36 @@ def _padded_scores(block, rule, rows_of_block: np.ndarray, at, h: float = 1e-6):
     gain = (rule.padded(np.where(mine, up, probs), params)
             - rule.padded(np.where(mine, down, probs), params)) / np.maximum(up - down, _EPS)
     return rows_, kids_, gain * dp, p
+
+
+def _pairs(children: np.ndarray, rows_of_block: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each (parent column, child) pair of a block once, however many trials the child has:
+    (columns, rows in the batch, children)."""
+    mine = np.flatnonzero(rows_of_block >= 0)
+    kids = children[:, mine]
+    real = kids >= 0
+    cols, pair_kids = np.unique(np.stack([np.broadcast_to(mine, kids.shape)[real], kids[real]]), axis=1)
+    return cols, rows_of_block[cols], pair_kids
+
+
+def _tail_scores(block, rows_of_block: np.ndarray, at, h: float = 1e-6):
+    """∂P/∂p_c · p_c' for a k-of-n block (:mod:`capgraph.engine.kofn`), ∂P/∂p_c by central
+    differences: each pair becomes a parent of its own whose trials read one row each of a
+    two-column table (the child raised and lowered by h), evaluated by the block's own method."""
+    tail = block.kofn
+    cols, rows, kids = _pairs(tail.children, rows_of_block)
+    members = tail.children[:, cols]  # (T or G, pairs): the trials (or distinct children) of each pair
+    probs, _ = at(np.broadcast_to(rows, members.shape).ravel(), np.maximum(members, 0).ravel())
+    probs = probs.reshape(members.shape)
+    p, dp = at(rows, kids)
+    up, down = np.minimum(p + h, 1.0), np.maximum(p - h, 0.0)
+    mine = members == kids
+    table = np.stack([np.where(mine, up, probs), np.where(mine, down, probs)], axis=-1)
+    slots = np.arange(members.size).reshape(members.shape)
+    own = kofn.KOfNBlock(tail.exact, np.where(members >= 0, slots, -1), tail.ks[cols],
+                         None if tail.counts is None else tail.counts[:, cols])
+    both = kofn.apply(own, table.reshape(members.size, 2))  # (pairs, 2)
+    return rows, kids, (both[:, 0] - both[:, 1]) / np.maximum(up - down, _EPS) * dp, p
 
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
