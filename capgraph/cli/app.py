@@ -69,11 +69,16 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
+        code = INTERRUPTED
     except Exception as exc:  # invalid input never gets here (commands exit 1); this is a bug
         err.print("capgraph: internal error (a bug; please report it with the map and this text):",
                   markup=False)
         err.print("".join(traceback.format_exception(exc)), markup=False)
         sys.exit(3)
+    if code == INTERRUPTED:  # Ctrl-C; typer turns it into this exit status without a word
+        err.print("capgraph: interrupted; nothing was written")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report a process ended by it).
+INTERRUPTED = 130

@@ -24,6 +24,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from capgraph.core.interrupt import interruptible
 from capgraph.core.text import clip
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
@@ -454,19 +455,23 @@ def draw(dot: str, fmt: str) -> bytes:
         return dot.encode("utf-8")
     if fmt not in FORMATS.values():
         raise ValueError(f"unknown format {fmt!r}")
-    import pygraphviz
-
-    with _graphviz_stderr():
-        graph = pygraphviz.AGraph(string=dot)
-        if fmt == "png":
-            graph.graph_attr["dpi"] = "110"
-        data = graph.draw(format=fmt, prog="dot")
+    with _graphviz_stderr():  # a forked child lays out: Ctrl-C must not wait for Graphviz
+        data = interruptible(lambda: _layout(dot, fmt))
     # Nothing in the file may depend on when or with which Graphviz build it was drawn.
     if fmt == "svg":
         data = _GENERATOR.sub(b"", data)
     elif fmt == "pdf":  # cairo stamps the time; keep the length so the xref offsets stay right
         data = _PDF_DATE.sub(lambda m: b"/CreationDate (D:19700101000000" + m.group(1) + b")", data)
     return data
+
+
+def _layout(dot: str, fmt: str) -> bytes:
+    import pygraphviz
+
+    graph = pygraphviz.AGraph(string=dot)
+    if fmt == "png":
+        graph.graph_attr["dpi"] = "110"
+    return graph.draw(format=fmt, prog="dot")
 
 
 def render(cmap: CapabilityMap, fmt: str = "svg", **options) -> bytes:
