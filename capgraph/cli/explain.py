@@ -27,8 +27,12 @@ def explain(
 
     fmt = _format(output, FORMATS) if output else None
     cmap = load_map(path)
+    from capgraph.outputs.terminal import progress_reporter
+
     try:
-        result = cmap.explain(node, samples=samples, seed=seed)
+        # a bar on stderr, on a terminal only, once sampling takes over a second; none for --json
+        with progress_reporter(err, 0 if as_json or not cmap.uncertain else samples) as progress:
+            result = cmap.explain(node, samples=samples, seed=seed, progress=progress)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0]), param_hint="NODE") from None
     except ValueError as exc:

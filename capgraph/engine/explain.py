@@ -25,12 +25,13 @@ crossing (:func:`capgraph.engine.predict.bottleneck_scores`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from capgraph.engine.plan import Level, Plan, evaluate
+from capgraph.engine.plan import Plan, evaluate
 from capgraph.engine.predict import first_crossing
 from capgraph.kernels.scale import ScalePoint
 
@@ -95,7 +96,7 @@ def _widened(plan: Plan, samples: int) -> Plan:
     level0 = plan.levels[0]
     skills = [replace(b, params={k: np.broadcast_to(v[:, :1], (v.shape[0], samples))
                                  for k, v in b.params.items()}) for b in level0.skills]
-    levels = [Level(skills, level0.points, level0.rules, level0.lenses), *plan.levels[1:]]
+    levels = [replace(level0, skills=skills), *plan.levels[1:]]
     return replace(plan, levels=levels, samples=samples)
 
 
@@ -134,14 +135,18 @@ def elasticities(plan: Plan, node: int, log_cross: float, shifted: list[int],
     return (at[2::2] - at[1::2]) / (2 * delta * slope)
 
 
-def crossing_draws(plan: Plan, node: int, log_x: np.ndarray, threshold: float) -> np.ndarray:
-    """log10 crossing of ``node`` in every Monte Carlo sample of ``plan`` (nan: never)."""
+def crossing_draws(plan: Plan, node: int, log_x: np.ndarray, threshold: float,
+                   progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """log10 crossing of ``node`` in every Monte Carlo sample of ``plan`` (nan: never);
+    ``progress(n)`` after each chunk of n samples."""
     out = np.full(plan.samples, np.nan)
     chunk = max(1, MEMORY_FLOATS // (len(plan) * log_x.size))
     for s0 in range(0, plan.samples, chunk):
         s1 = min(plan.samples, s0 + chunk)
         rows = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)[node]
         out[s0:s1] = first_crossing(log_x, rows, threshold, steps=12).log_x
+        if progress:
+            progress(s1 - s0)
     return out
 
 
@@ -183,13 +188,13 @@ def main_effect(y: np.ndarray, x: np.ndarray | None) -> float:
 
 
 def variance_shares(plan: Plan, node: int, nodes: list[int], log_x: np.ndarray,
-                    threshold: float) -> list[float]:
+                    threshold: float, progress: Callable[[int], None] | None = None) -> list[float]:
     """First-order share of the variance of ``node``'s log crossing for each of ``nodes``.
 
     Each share is :func:`main_effect` of the uncertain parameters of every skill at or under that
     node, over the samples that cross (those that never do have no crossing to explain).
     """
-    y = crossing_draws(plan, node, log_x, threshold)
+    y = crossing_draws(plan, node, log_x, threshold, progress)
     crossed = np.isfinite(y)
     draws = parameter_draws(plan)
     out = []
@@ -201,7 +206,8 @@ def variance_shares(plan: Plan, node: int, nodes: list[int], log_x: np.ndarray,
 
 
 def explain(plan: Plan, node: int, log_cross: float | None, crossing: ScalePoint | None,
-            sampled: Plan | None = None, mc_grid: np.ndarray | None = None) -> Explanation:
+            sampled: Plan | None = None, mc_grid: np.ndarray | None = None,
+            progress: Callable[[int], None] | None = None) -> Explanation:
     """Drivers of ``node``'s crossing at ``log_cross`` (None: no crossing inside the range).
 
     ``sampled`` (with ``mc_grid``) is the Monte Carlo plan for variance shares; without it the
@@ -214,7 +220,8 @@ def explain(plan: Plan, node: int, log_cross: float | None, crossing: ScalePoint
         elastic = elasticities(plan, node, log_cross, under)
     shares: list[float | None] = [None] * len(under)
     if sampled is not None and mc_grid is not None:
-        shares = list(variance_shares(sampled, node, under, mc_grid, float(plan.thresholds[node])))
+        shares = list(variance_shares(sampled, node, under, mc_grid, float(plan.thresholds[node]),
+                                      progress))
     drivers = [Driver(plan.names[k], None if np.isnan(e) else float(e), s)
                for k, e, s in zip(under, elastic.tolist(), shares, strict=True)]
 

@@ -344,13 +344,14 @@ class CapabilityMap:
         return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
                                self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
 
-    def explain(self, name: str, *, samples: int = DEFAULT_SAMPLES,
-                seed: int = DEFAULT_SEED) -> Explanation:
+    def explain(self, name: str, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                progress: Callable[[int], None] | None = None) -> Explanation:
         """Why ``name`` crosses where it does: each node under it with its elasticity (decades of
         crossing per decade its curve moves) and, with ranges, its share of the crossing's variance.
 
         Raises ``KeyError`` (with a did-you-mean message) for an unknown node and ``ValueError``
-        for a node without a threshold.
+        for a node without a threshold. ``progress(n)`` is called as each chunk of n Monte Carlo
+        samples is done.
         """
         if name not in self.plan.index:
             raise KeyError(f"no node '{name}' in {self.name}{did_you_mean(name, self.nodes)}")
@@ -369,7 +370,7 @@ class CapabilityMap:
             sampled = self.sampled_plan(samples, seed) if self.uncertain and samples > 1 else None
             return explain_crossing(self.plan, self.plan.index[name], log_cross,
                                     point.crossing if log_cross is not None else None,
-                                    sampled, grid(lo, hi, MC_GRID_PER_DECADE))
+                                    sampled, grid(lo, hi, MC_GRID_PER_DECADE), progress)
 
     def predict_json(self, **options: Any) -> dict[str, Any]:
         """``capgraph predict --json``; ``options`` as for :meth:`predict`."""

@@ -143,7 +143,8 @@ def _label_crossings(fig: Figure, ax, marks: list[tuple[float, float, str, str]]
     """Label each crossing (x, y, text, colour) where its text overlaps no other label.
 
     Greedy: the first of a few offsets around the point whose box is clear of the labels placed
-    so far and inside the axes; the last one tried if none is.
+    so far and inside the axes; a label with no such place is left out (its dot and the legend
+    still name the curve), so labels never overlap.
     """
     if not marks:
         return
@@ -163,10 +164,9 @@ def _label_crossings(fig: Figure, ax, marks: list[tuple[float, float, str, str]]
             inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
                       and box.y1 <= frame.y1)
             if inside and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
                 break
-            if (dx, dy) != _OFFSETS[-1]:
-                label.remove()
-        placed.append(box)
+            label.remove()  # never two labels over each other: one that fits nowhere is left out
 
 
 def _legend(fig: Figure, ax, entries: int) -> None:
