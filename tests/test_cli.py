@@ -100,7 +100,8 @@ def test_usage_errors_exit_2():
 
 def test_show_tree_and_json():
     out = run("show", "graphs/fix_unfamiliar_bug.yaml").output
-    assert "fix_bug_pass_at_5" in out and "k_of_n k=8" in out and "read_function ×5" in out
+    # k of n reads as in the graph: "8 of 10" (the shared wording)
+    assert "fix_bug_pass_at_5" in out and "8 of 10" in out and "read_function ×5" in out
     payload = json.loads(run("show", TEN, "--json").stdout)
     nodes = {n["name"]: n for n in payload["nodes"]}
     assert nodes["ten_step_problem"]["requires"] == {"reasoning_step": 10.0}

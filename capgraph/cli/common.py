@@ -1,22 +1,33 @@
-"""What every command shares: the consoles, option types, loading a map, JSON out, exits."""
+"""What every command shares: the consoles, option types, loading a map, JSON out, exits.
+
+Nothing heavy is imported at the top of the CLI: ``capgraph --help`` must not pay for numpy, the
+engine or pydantic, so each command imports the library it calls inside its body.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import sys
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.segment import Segment
 
-from capgraph.core import jsonsafe
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.text import printable
-from capgraph.model.capmap import CapabilityMap, load
+from capgraph.core.units import parse_scale
+from capgraph.outputs.jsonout import emit_json
+
+if TYPE_CHECKING:
+    from capgraph.model.capmap import CapabilityMap
+
+__all__ = ["DEFAULT_SAMPLES", "DEFAULT_SEED", "emit_json"]
+
+T = TypeVar("T")
 
 
 class SafeConsole(Console):
@@ -56,18 +67,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable ke
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
-_RAW_CONTROL = re.compile("[\x7f-\x9f\u2028\u2029]")
-
-
-def emit_json(payload: Any) -> None:
-    # One line: the C encoder only runs without indent, and maps of 100,000 nodes need it (jq formats).
-    # never NaN or Infinity tokens (invalid JSON): non-finite numbers become null, listed with why
-    text = jsonsafe.dumps(payload, ensure_ascii=False)
-    # C1 controls and line separators are valid raw in JSON strings, but a terminal acts on them
-    sys.stdout.write(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
-    sys.stdout.flush()
-
-
 def warn(problems: list[Problem]) -> None:
     """One unwrapped line a problem on stderr, the form editors and CI annotations read."""
     for problem in problems:
@@ -76,6 +75,8 @@ def warn(problems: list[Problem]) -> None:
 
 def load_map(path: str) -> CapabilityMap:
     """Load a map, or print its problems and exit with status 1."""
+    from capgraph.model.capmap import load  # deferred: the engine is not needed for --help (start-up)
+
     try:
         cmap = load(path)
     except MapError as exc:
@@ -90,6 +91,15 @@ def finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"must be a finite number, got {value}")
     return value
+
+
+def usage(hint: str, call: Callable[..., T], *args, **kwargs) -> T:
+    """``call(*args, **kwargs)``, a library check or parser; its ValueError is a usage error (exit 2)
+    naming the option ``hint``. The library owns the rule and its wording, the CLI only the option."""
+    try:
+        return call(*args, **kwargs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
 
 
 SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
@@ -117,11 +127,12 @@ def check_samples(cmap: CapabilityMap, samples: int) -> None:
         raise typer.BadParameter(refusal, param_hint="--samples")
 
 
-def check_unit(unit: str | None, allowed: tuple[str, ...] | None = None) -> None:
-    """``--unit`` must name a unit: by default any (loss too, with a loss law), or one of ``allowed``."""
-    from capgraph.kernels.scale import UNITS
 
-    allowed = allowed or UNITS
+def check_unit(unit: str | None, axes_only: bool = False) -> None:
+    """``--unit`` must name a unit: any (loss too, with a loss law), or with ``axes_only`` a scale axis."""
+    from capgraph.kernels.scale import AXES, UNITS  # deferred: numpy is not needed for --help (start-up)
+
+    allowed = AXES if axes_only else UNITS
     if unit is not None and unit not in allowed:
         from capgraph.core.suggest import did_you_mean
 
@@ -133,14 +144,7 @@ def with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | No
     """The map under ``--scenario`` and ``--data-limit``; a bad value is a usage error (exit 2)."""
     if scenario is None and data_limit is None:
         return cmap
-    limit = None
-    if data_limit is not None:
-        from capgraph.core.units import parse_scale
-
-        try:
-            limit = parse_scale(data_limit)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--data-limit") from None
+    limit = None if data_limit is None else usage("--data-limit", parse_scale, data_limit)
     try:
         return cmap.scenario(scenario or "baseline", data_limit=limit)
     except KeyError as exc:
@@ -151,5 +155,7 @@ def with_options(cmap: CapabilityMap, scenario: str | None, data_limit: str | No
 
 
 def say(text: str) -> None:
-    """One plain line on stdout: no wrapping, so long column names stay on their line."""
-    sys.stdout.write(printable(text) + "\n")
+    """Plain lines on stdout, control characters shown as escapes (a final newline added if missing):
+    no wrapping, so long names stay on their line."""
+    text = printable(text)
+    sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")

@@ -8,18 +8,19 @@ from typing import Annotated
 
 import typer
 
-from capgraph.cli.common import (
-    JsonOpt,
-    MapArg,
-    emit_json,
-    finite,
-    load_map,
-    out,
-    say,
-    warn,
+from capgraph.cli.common import JsonOpt, MapArg, emit_json, finite, load_map, out, say, usage, warn
+from capgraph.core.defaults import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_CURVE,
+    DEFAULT_SEED,
+    LOSS_RESAMPLES,
+    MIN_TOKENS_PER_PARAM,
 )
 from capgraph.core.errors import MapError
 from capgraph.core.text import printable
+from capgraph.core.units import parse_scale
+
+# Each command imports the library it needs in its body: `capgraph --help` loads none of it (start-up).
 
 DataArg = Annotated[str, typer.Argument(help="Results file: CSV (header row) or JSON Lines.",
                                         show_default=False)]
@@ -48,86 +49,30 @@ BootOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap refi
 BootSeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the bootstrap's resampling.")]
 
 
-def fit_loss(
-    data: Annotated[str, typer.Argument(help="A CSV file of training runs.", show_default=False)],
-    params: Annotated[str, typer.Option(help="Column of parameter counts N.", show_default=False)],
-    tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
-    loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
-    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")] = 100,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
-    min_tokens_per_param: Annotated[float, typer.Option(
-        min=0.0, callback=finite,
-        help="Drop runs trained on fewer tokens a parameter than this (outliers).")] = 0.45,
-    as_json: JsonOpt = False,
-) -> None:
-    """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
-    from capgraph.evidence import lossfit
+def _options(curve: str, floor: float, ceiling: str):
+    """The fit options asked for; the library's checks become usage errors on the right option."""
+    from capgraph.evidence.fit import CURVES, FitOptions, parse_ceiling
 
-    try:
-        runs = lossfit.read_runs(data, params, tokens, loss)
-    except MapError as exc:
-        warn(exc.problems)
-        raise typer.Exit(1) from None
-    except ValueError as exc:  # options that contradict each other: a usage error
-        raise typer.BadParameter(str(exc), param_hint="--params/--tokens/--loss") from None
-    kept = int((~lossfit.outliers(runs, min_tokens_per_param)).sum())
-    if kept < 6:
-        sys.stderr.write(f"capgraph: --min-tokens-per-param: leaves {kept} runs; at least 6 are needed\n")
-        raise typer.Exit(1)
-    try:
-        result = lossfit.fit_loss(runs, min_tokens_per_param=min_tokens_per_param, resamples=resamples,
-                                  seed=seed)
-    except ValueError as exc:
-        sys.stderr.write(printable(f"{data}: {exc}") + "\n")
-        raise typer.Exit(1) from None
-    if as_json:
-        emit_json(result.to_json())
-        return
-    from capgraph.outputs.terminal import loss_fit_summary, loss_fit_table
-
-    out.print(loss_fit_table(result))
-    out.print(loss_fit_summary(result), markup=False)
-    out.print(result.yaml_snippet(), markup=False, end="")
-
-
-def _fit_options(curve: str, floor: float, ceiling: str):
-    from capgraph.evidence.fit import FitOptions
-
-    if ceiling.strip().lower() == "free":
-        top = None
-    else:
-        try:
-            top = float(ceiling)
-            if not math.isfinite(top):
-                raise ValueError(top)
-        except ValueError:
-            raise typer.BadParameter(f"expected a number or 'free', got {ceiling!r}",
-                                     param_hint="--ceiling") from None
-    try:
-        return FitOptions(curve, floor, top)
-    except ValueError as exc:
-        hint = "--curve" if "unknown curve" in str(exc) else "--floor/--ceiling"
-        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    top = usage("--ceiling", parse_ceiling, ceiling)
+    return usage("--curve" if curve not in CURVES else "--floor/--ceiling", FitOptions, curve, floor, top)
 
 
 def _where(items: list[str] | None) -> dict[str, str]:
     from capgraph.evidence.data import parse_where
 
-    try:
-        return parse_where(items or [])
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--where") from None
+    return usage("--where", parse_where, items or [])
 
 
-def _data_call(path: str, call):
-    """Run ``call()``; data problems print as file:line:col and a failed fit as one line, exit 1."""
+def _data_call(path: str, call, failures: tuple[type[Exception], ...] = ()):
+    """Run ``call()``; data problems print as file:line:col and a failed fit (or one of
+    ``failures``) as one line naming the file, exit 1."""
     from capgraph.evidence.fit import FitError
 
     try:
         return call()
     except MapError as exc:
         warn(exc.problems)
-    except FitError as exc:
+    except (FitError, *failures) as exc:
         sys.stderr.write(printable(f"{path}: {exc}") + "\n")
     raise typer.Exit(1)
 
@@ -141,12 +86,44 @@ FamilyOpt = Annotated[str | None, typer.Option(
     "whole families left out when measuring the scatter.", show_default=False)]
 
 
+def fit_loss(
+    data: Annotated[str, typer.Argument(help="Results file of training runs: CSV or JSON Lines.",
+                                        show_default=False)],
+    params: Annotated[str, typer.Option(help="Column of parameter counts N.", show_default=False)],
+    tokens: Annotated[str, typer.Option(help="Column of training tokens D.", show_default=False)],
+    loss: Annotated[str, typer.Option(help="Column of final pretraining loss L.", show_default=False)],
+    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")
+                         ] = LOSS_RESAMPLES,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = DEFAULT_SEED,
+    min_tokens_per_param: Annotated[float, typer.Option(
+        min=0.0, callback=finite, help="Drop runs trained on fewer tokens a parameter than this (outliers).")
+    ] = MIN_TOKENS_PER_PARAM,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
+    from capgraph.evidence import lossfit
+
+    usage("--params/--tokens/--loss", lossfit.check_roles, params, tokens, loss)
+    result = _data_call(data, lambda: lossfit.fit_loss(
+        lossfit.read_runs(data, params, tokens, loss), min_tokens_per_param=min_tokens_per_param,
+        resamples=resamples, seed=seed), failures=(ValueError,))  # runs that do not determine the law
+    if as_json:
+        emit_json(result.to_json())
+        return
+    from capgraph.outputs.evidence import loss_fit_summary, loss_fit_table
+
+    out.print(loss_fit_table(result))
+    out.print(loss_fit_summary(result), markup=False)
+    out.print(result.yaml_snippet(), markup=False, end="")
+
+
 def fit(
     data: Annotated[list[str], typer.Argument(metavar="DATA", help="Results: a CSV or JSON Lines "
                                               "table, or evaluation-harness files, folders or globs "
                                               "(with --models).", show_default=False)],
-    x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = "logistic",
-    floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0,
+    x: XOpt, y: YOpt, where: WhereOpt = None, curve: CurveOpt = DEFAULT_CURVE,
+    floor: FloorOpt = 0.0, ceiling: CeilingOpt = "1", bootstrap: BootOpt = DEFAULT_BOOTSTRAP,
+    seed: BootSeedOpt = DEFAULT_SEED,
     point: Annotated[bool, typer.Option("--point", help="Write point estimates instead of 90% "
                                         "ranges in the YAML snippet.")] = False,
     models: Annotated[str | None, typer.Option("--models", help="Table of model facts joined to "
@@ -176,38 +153,30 @@ def fit(
         if capability or family or len(data) != 1 or models or group:
             raise typer.BadParameter("--lens takes one results table, without --capability or "
                                      "--family", param_hint="--lens")
-        return _fit_lens(data[0], x, y, _fit_options(curve, floor, ceiling), _where(where), lens,
+        return _fit_lens(data[0], x, y, _options(curve, floor, ceiling), _where(where), lens,
                          bootstrap, seed, point, as_json)
     if capability or family:
         if len(data) != 1 or models or group:
             raise typer.BadParameter("--capability and --family take one results table",
                                      param_hint="--capability/--family")
-        return _fit_forecast(data[0], x, y, _fit_options(curve, floor, ceiling), _where(where),
+        return _fit_forecast(data[0], x, y, _options(curve, floor, ceiling), _where(where),
                              capability or [], family, bootstrap, seed, threshold, reference, x_unit,
                              as_json)
     from capgraph.evidence.fitmap import WEIGHTS, fit_file
     from capgraph.evidence.harness import parse_groups
+    from capgraph.outputs.evidence import fit_text
 
-    opts = _fit_options(curve, floor, ceiling)
-    conditions = _where(where)
+    opts, conditions = _options(curve, floor, ceiling), _where(where)
     if weights not in WEIGHTS:
         raise typer.BadParameter(f"must be one of {', '.join(WEIGHTS)}", param_hint="--weights")
-    try:
-        groups = parse_groups(group or [])
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--group") from None
+    groups = usage("--group", parse_groups, group or [])
     result = _data_call(data[0], lambda: fit_file(data, x, y, opts, where=conditions, n_bootstrap=bootstrap,
                                                   seed=seed, weights=weights, models=models,
                                                   groups=groups))
     if as_json:
         emit_json(result.to_json())
         return
-    sys.stdout.write(printable(result.yaml_snippet(ranges=not point)))
-    ranges = (f"90% ranges from {bootstrap} bootstrap refits (seed {seed})" if bootstrap and not point
-              else "point estimates")
-    weighed = "weighted by 1/stderr²" if result.weights == "stderr" else "unweighted"
-    say(f"# {y} against {x}: {ranges}; {weighed}; rmse {result.fit.rmse:.4g}, "
-        f"{result.fit.n_used} rows used, {result.n_skipped} skipped")
+    say(fit_text(result, x, y, ranges=not point, seed=seed))
 
 
 def _fit_lens(data, x, y, opts, conditions, lens, bootstrap, seed, point, as_json) -> None:
@@ -266,20 +235,19 @@ def backtest(
     results: Annotated[str | None, typer.Option(
         "--data", help="Results with a score column per node: back-test the map given as the "
         "argument.", show_default=False)] = None,
-    where: WhereOpt = None, curve: CurveOpt = "logistic", floor: FloorOpt = 0.0,
+    where: WhereOpt = None, curve: CurveOpt = DEFAULT_CURVE, floor: FloorOpt = 0.0,
     ceiling: CeilingOpt = "1",
     threshold: Annotated[float | None, typer.Option("--threshold", callback=finite,
                                                     help="Compare the predicted and observed "
                                                     "crossing of this score.")] = None,
     capability: CapabilityOpt = None, family: FamilyOpt = None,
-    bootstrap: BootOpt = 1000, seed: BootSeedOpt = 0, as_json: JsonOpt = False,
+    bootstrap: BootOpt = DEFAULT_BOOTSTRAP, seed: BootSeedOpt = DEFAULT_SEED, as_json: JsonOpt = False,
 ) -> None:
     """Fit on the small end, predict the large end: error, band coverage, crossing error.
 
     capgraph backtest DATA --x COL --y COL --cutoff SCALE, or capgraph backtest MAP --data DATA
     --x COL --cutoff SCALE to back-test every node of a map that has a column in DATA.
     """
-    from capgraph.core.units import parse_scale
 
     try:
         cut = parse_scale(cutoff)
@@ -296,7 +264,7 @@ def backtest(
     if y is None:
         raise typer.BadParameter("give the score column (or --data RESULTS to back-test a map)",
                                  param_hint="--y")
-    _backtest_table(data, x, y, cut, _fit_options(curve, floor, ceiling), conditions, threshold,
+    _backtest_table(data, x, y, cut, _options(curve, floor, ceiling), conditions, threshold,
                     capability or [], family, bootstrap, seed, as_json)
 
 
@@ -355,16 +323,14 @@ def lens(
     length: Annotated[float, typer.Option("--length", callback=finite,
                                           help="Answer length L in tokens or steps.",
                                           show_default=False)],
-    where: WhereOpt = None, curve: CurveOpt = "logistic", as_json: JsonOpt = False,
+    where: WhereOpt = None, curve: CurveOpt = DEFAULT_CURVE, as_json: JsonOpt = False,
 ) -> None:
     """The metric mirage: the per-step curve fitted once, exact match derived as its L-th power."""
     from capgraph.evidence.data import read_table
-    from capgraph.evidence.mirage import lens_table
+    from capgraph.evidence.mirage import check_length, lens_table
 
-    if not length > 0:
-        raise typer.BadParameter("must be positive", param_hint="--length")
-    opts = _fit_options(curve, 0.0, "1")
-    conditions = _where(where)
+    usage("--length", check_length, length)
+    opts, conditions = _options(curve, 0.0, "1"), _where(where)
     result = _data_call(data, lambda: lens_table(read_table(data), x, y, length, opts, where=conditions))
     if as_json:
         emit_json(result.to_json())
@@ -384,6 +350,7 @@ def audit(
     """Does the declared decomposition fit? Each capability's rule against the alternatives."""
     from capgraph.evidence.audit import audit as run_audit
     from capgraph.evidence.data import read_table
+    from capgraph.outputs.evidence import audit_text
 
     conditions = _where(where)
     cmap = load_map(path)
@@ -391,13 +358,4 @@ def audit(
     if as_json:
         emit_json(result.to_json())
         return
-    for c in result.capabilities:
-        errors = ", ".join(f"{k} {v:.4f}" for k, v in sorted(c.rmse.items(), key=lambda kv: kv[1]))
-        say(f"{c.name} (declared {c.declared}, {c.n_rows} rows, {c.n_skipped} skipped): best {c.best}, "
-             f"{c.improvement:.4f} lower RMSE than declared; {c.verdict.replace('_', ' ')} "
-             f"than the naive product (mean gap {c.naive_gap:+.3f})")
-        say(f"  RMSE: {errors}")
-        if c.exponents:
-            say("  fitted exponents: " + ", ".join(f"{k} {v:.3g}" for k, v in c.exponents.items()))
-    for name, why in result.skipped.items():
-        say(f"{name}: not audited ({why})")
+    say(audit_text(result))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from capgraph.cli.common import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
     JsonOpt,
     MapArg,
     SamplesOpt,
@@ -17,12 +19,12 @@ from capgraph.cli.common import (
     emit_json,
     load_map,
     out,
+    usage,
     warn,
     with_options,
 )
-from capgraph.core.errors import MapError, Problem
-from capgraph.format.schema import json_schema
-from capgraph.model.capmap import DEFAULT_SAMPLES, DEFAULT_SEED, load
+
+# Each command imports the library it needs in its body: `capgraph --help` loads none of it (start-up).
 
 
 def check(
@@ -30,54 +32,28 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate maps; print every problem as file:line:col: message."""
-    report, failed, counts = [], False, [0, 0]
-    for path in maps:
-        try:
-            cmap = load(path)
-        except MapError as exc:
-            failed = True
-            report.append({"path": path, "ok": False, "problems": [_problem(p) for p in exc.problems]})
-            if not as_json:
-                warn(exc.problems)
-            continue
-        warnings = cmap.warnings()
-        counts[0] += len(cmap.spec.skills)
-        counts[1] += len(cmap.spec.capabilities)
-        report.append({"path": path, "ok": True, "problems": [_problem(p) for p in warnings]})
-        if not as_json:
-            warn(warnings)
+    from capgraph.model.check import check as check_maps
+    from capgraph.outputs.terminal import check_summary
+
+    report = check_maps(maps)
     if as_json:
-        emit_json({"ok": not failed, "maps": report})
-    elif not failed:
-        noun = "map" if len(maps) == 1 else "maps"
-        skills = f"{counts[0]} skill" + ("s" if counts[0] != 1 else "")
-        caps = f"{counts[1]} capabilit" + ("ies" if counts[1] != 1 else "y")
-        out.print(f"ok: {len(maps)} {noun}, {skills}, {caps}")
-    if failed:
+        emit_json(report.to_json())
+    else:
+        for entry in report.maps:
+            warn(list(entry.problems))
+        if report.ok:
+            out.print(check_summary(report))
+    if not report.ok:
         raise typer.Exit(1)
-
-
-def _problem(p: Problem) -> dict[str, Any]:
-    return {"line": p.line, "col": p.col, "severity": p.severity, "message": p.message}
 
 
 def show(path: MapArg, as_json: JsonOpt = False) -> None:
     """Show the hierarchy as a tree: each node's curve or rule, lens and threshold."""
     cmap = load_map(path)
     if as_json:
-        from capgraph.outputs.terminal import describe
+        from capgraph.outputs.jsonout import hierarchy_json
 
-        emit_json({
-            "map": cmap.name,
-            "axis": cmap.axis,
-            "nodes": [
-                {"name": n, "kind": cmap.graph.nodes[n]["kind"], "summary": describe(cmap, n),
-                 "threshold": cmap.threshold(n), "description": cmap.node(n).description,
-                 "requires": {c: cmap.graph.edges[c, n]["weight"]
-                              for c in sorted(cmap.graph.predecessors(n))}}
-                for n in cmap.nodes
-            ],
-        })
+        emit_json(hierarchy_json(cmap))
         return
     from capgraph.outputs.terminal import hierarchy_tree
 
@@ -102,10 +78,8 @@ def predict(
     cmap = with_options(load_map(path), scenario, data_limit)
     check_samples(cmap, samples)
     options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
-    try:
-        cmap.log_axis(by, unit) if by is not None else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--by") from None
+    if by is not None:
+        usage("--by", cmap.log_axis, by, unit)
     if as_json:
         emit_json(cmap.predict_json(**options))
         return
@@ -132,10 +106,7 @@ def at(
     check_unit(unit)
     cmap = load_map(path)
     check_samples(cmap, samples)
-    try:
-        snap = cmap.at(scale, unit, samples=samples, seed=seed)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="SCALE") from None
+    snap = usage("SCALE", cmap.at, scale, unit, samples=samples, seed=seed)
     if as_json:
         emit_json(snap.to_json())
         return
@@ -146,6 +117,8 @@ def at(
 
 def schema() -> None:
     """Print the JSON Schema of the map format (for editors and yaml-language-server)."""
+    from capgraph.format.schema import json_schema
+
     emit_json(json_schema())
 
 

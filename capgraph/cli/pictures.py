@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capgraph.cli.common import (
-    MapArg,
-    check_unit,
-    err,
-    finite,
-    load_map,
-    out,
-    unit_name,
-)
-from capgraph.kernels.scale import AXES
-from capgraph.model.capmap import CapabilityMap
+from capgraph.cli.common import MapArg, check_unit, err, finite, load_map, out, unit_name, usage
+from capgraph.core.defaults import LENS_LENGTH, LENS_OPTIONS
+from capgraph.core.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from capgraph.model.capmap import CapabilityMap
+
+# Each command imports the library it needs in its body: `capgraph --help` loads none of it (start-up).
 
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="The file to write; its extension "
                                         "names the format.", show_default=False)]
@@ -33,15 +30,10 @@ PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at
 
 def _check_at(cmap: CapabilityMap, at: str | None, unit: str | None) -> None:
     if at is not None:
-        try:
-            cmap.log_axis(at, unit)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--at") from None
+        usage("--at", cmap.log_axis, at, unit)
 
 
 def _check_names(cmap: CapabilityMap, names: list[str], hint: str) -> None:
-    from capgraph.core.suggest import did_you_mean
-
     for name in names:
         if name not in cmap.graph:
             raise typer.BadParameter(f"the map has no node '{name}'{did_you_mean(name, cmap.graph)}",
@@ -109,7 +101,7 @@ def render_command(
 
     fmt = _format(output, FORMATS)
     _not_input(output, path)
-    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
     if fmt != "dot":
         _need_graphviz()
     if depth is not None and focus is None:
@@ -132,23 +124,18 @@ def plot_command(
     at: AtOpt = None,
     unit: PictureUnitOpt = None,
     length: Annotated[float, typer.Option("--length", callback=finite, help="With --lenses: "
-                                          "exact-match answer length L.")] = 10.0,
+                                          "exact-match answer length L.")] = LENS_LENGTH,
     options: Annotated[int, typer.Option("--options", help="With --lenses: multiple-choice options "
-                                         "n.")] = 4,
+                                         "n.")] = LENS_OPTIONS,
 ) -> None:
     """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
-    from capgraph.outputs.plot import FORMATS, plot
+    from capgraph.outputs.plot import FORMATS, check_lens_options, plot
 
     fmt = _format(output, FORMATS)
     _not_input(output, path)
-    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
     if lenses:
-        if nodes and len(nodes) > 1:
-            raise typer.BadParameter("--lenses draws one node; name just one", param_hint="NODES")
-        if length <= 0:
-            raise typer.BadParameter(f"must be greater than 0, got {length:g}", param_hint="--length")
-        if options < 2:
-            raise typer.BadParameter(f"must be at least 2, got {options}", param_hint="--options")
+        usage("--lenses", check_lens_options, length, options, nodes)
     cmap = load_map(path)
     _check_at(cmap, at, unit)
     _check_names(cmap, nodes or [], "NODES")
@@ -162,7 +149,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
 
     _format(output, {".html": "html", ".htm": "html"})
     _not_input(output, path)
-    check_unit(unit, AXES)  # pictures run against params, tokens or FLOPs, not loss
+    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
     _need_graphviz()
     cmap = load_map(path)
     _check_at(cmap, at, unit)

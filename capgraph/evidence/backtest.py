@@ -80,6 +80,12 @@ class Backtest(RecordsMixin):
         return [flatten(self.to_json())]
 
 
+def check_threshold(threshold: float | None) -> None:
+    """A back-test's threshold is a score strictly between 0 and 1 (or None: no crossing asked)."""
+    if threshold is not None and not 0 < threshold < 1:
+        raise ValueError("must lie strictly between 0 and 1")
+
+
 def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
              threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
              seed: int = DEFAULT_SEED) -> Backtest:
@@ -95,6 +101,7 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
     >>> b.n_train, b.n_test, b.mae < 1e-6
     (3, 2, True)
     """
+    check_threshold(threshold)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     train, test = x <= cutoff, x > cutoff
     need = min_rows(opts)

@@ -39,9 +39,17 @@ class Table:
     rows: tuple[dict[str, Any], ...]
     lines: tuple[int, ...]
     digest: str  # sha256 of the file's bytes: the cache key of fits made from it
+    format: str = "csv"  # or "jsonl"
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def column_of(self, row: Mapping[str, Any], name: str) -> int:
+        """The 1-based text column where a row's cell starts (CSV); 1 in JSON Lines."""
+        if self.format != "csv":
+            return 1
+        i = self.columns.index(name)
+        return sum(len(str(row.get(c, ""))) + 1 for c in self.columns[:i]) + 1
 
     def require(self, *names: str) -> None:
         """Raise a located problem for every column that the table does not have."""
@@ -58,7 +66,7 @@ class Table:
         keep = [i for i, row in enumerate(self.rows)
                 if all(same_value(row.get(k), v) for k, v in conditions.items())]
         return Table(self.path, self.columns, tuple(self.rows[i] for i in keep),
-                     tuple(self.lines[i] for i in keep), self.digest)
+                     tuple(self.lines[i] for i in keep), self.digest, self.format)
 
     def numeric(self, *names: str, positive: Iterable[str] = ()) -> Columns:
         """The named columns as float arrays over the rows where all are numbers.
@@ -184,7 +192,7 @@ def read_table(path: str | Path) -> Table:
     columns, rows, lines = (_read_jsonl if jsonl else _read_csv)(name, text)
     if len(rows) == 1 and _looks_like_results(rows[0]):  # a harness file written on one line
         raise MapError([Problem(name, lines[0], 1, _NOT_JSONL + _RESULTS_HINT)])
-    return Table(name, columns, tuple(rows), tuple(lines), digest)
+    return Table(name, columns, tuple(rows), tuple(lines), digest, "jsonl" if jsonl else "csv")
 
 
 _NOT_JSONL = "this is one JSON document, but a results table in JSON Lines has one JSON object a line"

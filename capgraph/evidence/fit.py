@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from capgraph.core.defaults import DEFAULT_BOOTSTRAP, DEFAULT_CURVE, DEFAULT_SEED
 from capgraph.core.records import to_frame
 from capgraph.evidence.bands import held_out_residuals
 from capgraph.kernels.curves import FAMILIES
 
-#: The fittable curve families (those with fitting hooks), the first the default.
+#: The fittable curve families (those with fitting hooks).
 CURVES = tuple(name for name, family in FAMILIES.items() if family.fit is not None)
-DEFAULT_BOOTSTRAP = 1000
-DEFAULT_SEED = 0
 
 #: Step of the numerical derivative of a lens (in p) when fitting through it.
 _H = 1e-7
@@ -43,7 +42,7 @@ class FitError(ValueError):
 class FitOptions:
     """What to fit: the curve family, a fixed floor, and a fixed ceiling or ``None`` (fit it)."""
 
-    curve: str = CURVES[0]
+    curve: str = DEFAULT_CURVE
     floor: float = 0.0
     ceiling: float | None = 1.0
 
@@ -81,6 +80,23 @@ class FitOptions:
 
 
 DEFAULT_OPTIONS = FitOptions()
+
+
+def parse_ceiling(text: str) -> float | None:
+    """A ceiling as people write it: a number, or ``free`` (fit it: None).
+
+    >>> parse_ceiling("0.9"), parse_ceiling(" Free ")
+    (0.9, None)
+    """
+    if text.strip().lower() == "free":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"expected a number or 'free', got {text!r}")
+    return value
 
 
 # --- the model, internally: theta holds the free parameters' kernel arguments (log10 of scales) ---
@@ -275,7 +291,6 @@ class Bootstrap:
 
     samples: tuple[dict[str, float], ...]
     n_failed: int
-    seed: int
 
     def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
         """Central ``level`` percentile interval of one parameter (5th and 95th for 0.9)."""
@@ -320,7 +335,7 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
     if not samples:
         raise FitError(f"every one of the {n} bootstrap refits failed; the data are too few or too "
                        "flat for intervals")
-    return Bootstrap(tuple(samples), failed, seed)
+    return Bootstrap(tuple(samples), failed)
 
 
 # --- the whole thing -------------------------------------------------------------------------------
@@ -328,7 +343,11 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
 
 @dataclass(frozen=True)
 class FitResult:
-    """A point fit, its 90% bootstrap intervals and the row counts: ``capgraph fit``'s answer."""
+    """A point fit, its 90% bootstrap intervals and the row counts: ``capgraph fit``'s answer.
+
+    ``n_refits`` bootstrap refits succeeded and ``n_failed`` failed; the intervals rest on the
+    former only, so that is the number to quote.
+    """
 
     fit: Fit
     intervals: dict[str, tuple[float, float]]
@@ -338,6 +357,8 @@ class FitResult:
     weights: str = "none"
     #: How models scatter around the curve (:meth:`capgraph.evidence.bands.Scatter.to_json`).
     scatter: dict[str, Any] | None = None
+    n_refits: int = 0
+    n_failed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights[, scatter]."""
@@ -366,6 +387,10 @@ class FitResult:
     def to_frame(self):
         """:meth:`to_records` as a pandas DataFrame (needs the optional ``pandas`` extra)."""
         return to_frame(self.to_records())
+
+    def record(self) -> dict[str, Any]:
+        """:meth:`to_json` plus the bootstrap's counts ``{"refits", "failed"}``: a cache entry."""
+        return {**self.to_json(), "bootstrap": {"refits": self.n_refits, "failed": self.n_failed}}
 
     def yaml_snippet(self, ranges: bool = True) -> str:
         """The fit as a map's ``curve:`` block.
@@ -401,7 +426,7 @@ def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFA
         return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread)
     boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through)
     return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
-                     spread)
+                     spread, len(boot.samples), boot.n_failed)
 
 
 def _scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """An on-disk cache of fits, keyed by the data file's content and the fit's options.
 
 A map whose curves come from data (``curve: {fit: ...}``) refits only when the data or the options
-change, so it loads fast the second time. Entries are small JSON files written atomically (a temp
-file in the same folder, then ``os.replace``); an entry that cannot be read or does not have the
+change, so it loads fast the second time. Entries are small JSON files written atomically
+(:func:`capgraph.core.files.write_atomic`); an entry that cannot be read or does not have the
 expected shape is ignored and recomputed, never trusted.
 
 The folder is ``$CAPGRAPH_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/capgraph``, else
@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from capgraph.core.files import write_atomic
+
 #: Bump when the meaning of a cached entry changes; old entries then miss instead of misleading.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -69,14 +70,7 @@ def write(key: str, value: dict[str, Any], folder: Path | None = None) -> bool:
     folder = folder or cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"key": key, "value": value}, handle, sort_keys=True)
-            os.replace(tmp, folder / f"{key}.json")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(folder / f"{key}.json", json.dumps({"key": key, "value": value}, sort_keys=True))
     except OSError:
         return False  # a read-only home must not stop a map from loading
     return True

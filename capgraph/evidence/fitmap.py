@@ -154,7 +154,7 @@ def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS,
     value, _ = fitcache.cached(
         key,
         lambda: fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
-                          weights=weights).to_json(),
+                          weights=weights).record(),
         valid=lambda v: result_from_json(v, opts) is not None,
     )
     result = result_from_json(value, opts)
@@ -191,7 +191,7 @@ def cached_fit(path: str | Path, x: str, y: str, opts: FitOptions = DEFAULT_OPTI
 
 
 def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | None:
-    """Rebuild a :class:`FitResult` from :meth:`FitResult.to_json`; None if it has the wrong shape."""
+    """Rebuild a :class:`FitResult` from :meth:`FitResult.record`; None if it has the wrong shape."""
     try:
         (curve, params), = value["curve"].items()
         names = FAMILIES[curve].names
@@ -215,8 +215,12 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
         if weights not in ("none", "stderr"):
             return None
         scatter = value.get("scatter")
+        boot = value["bootstrap"]
+        if not (_count(boot["refits"], 0) and _count(boot["failed"], 0)):
+            return None
         return FitResult(fit, intervals, int(n_skipped), weights=weights,
-                         scatter=dict(scatter) if isinstance(scatter, Mapping) else None)
+                         scatter=dict(scatter) if isinstance(scatter, Mapping) else None,
+                         n_refits=int(boot["refits"]), n_failed=int(boot["failed"]))
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # ValidationError too
         return None
 

@@ -6,13 +6,12 @@ the Huber loss (δ = 10⁻³) of log L̂ − log L with L-BFGS-B from a grid of 
 loss makes the fit robust to the few runs the law does not describe; the log-sum-exp form keeps
 every constant positive and the problem well scaled. Intervals come from a bootstrap over runs.
 
-Reading data (CSV) lives here too, with problems located as ``file:line:col``.
+Runs are read from a results table (:func:`capgraph.evidence.data.read_table`: CSV or JSON Lines),
+with problems located as ``file:line:col``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -23,10 +22,11 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
+from capgraph.core.defaults import DEFAULT_SEED, LOSS_RESAMPLES, MIN_TOKENS_PER_PARAM
 from capgraph.core.errors import MapError, Problem
-from capgraph.core.limits import DATA_BYTES
 from capgraph.core.records import RecordsMixin, flatten
-from capgraph.format.source import decode, read_bytes
+from capgraph.core.suggest import did_you_mean
+from capgraph.evidence.data import read_table, to_float
 from capgraph.world.allocation import LossLaw
 
 HUBER_DELTA = 1e-3
@@ -39,9 +39,6 @@ START_GRID = (
     (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),
     (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),
 )
-#: Runs trained on fewer tokens than this fraction of their parameter count are dropped by default.
-MIN_TOKENS_PER_PARAM = 0.45
-DEFAULT_SEED = 0
 
 
 # --- reading runs ----------------------------------------------------------------------------------
@@ -63,60 +60,52 @@ class Runs:
         return Runs(self.params[keep], self.tokens[keep], self.loss[keep], self.lines[keep])
 
 
-def read_runs(path: str | Path, params: str, tokens: str, loss: str) -> Runs:
-    """Read three numeric columns of a CSV file; raise :class:`MapError` with located problems."""
-    name = str(path)
-    roles = {"--params": params, "--tokens": tokens, "--loss": loss}
-    if len(set(roles.values())) < 3:
-        twice = sorted({c for c in roles.values() if list(roles.values()).count(c) > 1})
+def check_roles(params: str, tokens: str, loss: str) -> None:
+    """Three different columns for N, D and L, or a ``ValueError`` naming the one given twice."""
+    roles = [params, tokens, loss]
+    twice = sorted({c for c in roles if roles.count(c) > 1})
+    if twice:
         raise ValueError(f"column '{twice[0]}' is given for more than one of --params, --tokens, --loss")
-    text = decode(read_bytes(path, "data file", DATA_BYTES), name)
-    reader = csv.reader(io.StringIO(text))
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise MapError([Problem(name, reader.line_num or 1, 1, f"CSV error: {exc}")]) from None
-    if not rows:
-        raise MapError([Problem(name, 1, 1, "empty file: expected a header row and data")])
-    header = [h.strip() for h in rows[0]]
-    problems, index = [], {}
-    for role, column in (("--params", params), ("--tokens", tokens), ("--loss", loss)):
-        if column not in header:
-            from capgraph.core.suggest import did_you_mean
 
-            problems.append(Problem(name, 1, 1, f"no column '{column}' ({role}); columns are "
-                                    f"{', '.join(header)}{did_you_mean(column, header)}"))
-        else:
-            index[column] = header.index(column)
+
+def read_runs(path: str | Path, params: str, tokens: str, loss: str) -> Runs:
+    """Read three numeric columns of a results table (CSV or JSON Lines, as :func:`read_table`);
+    raise :class:`MapError` with every problem located as ``file:line:col``, and ``ValueError``
+    when one column is given for two roles (a usage error)."""
+    check_roles(params, tokens, loss)
+    table = read_table(path)
+    problems = []
+    for role, column in (("--params", params), ("--tokens", tokens), ("--loss", loss)):
+        if column not in table.columns:
+            problems.append(Problem(table.path, 1, 1, f"no column '{column}' ({role}); columns are "
+                                    f"{', '.join(table.columns)}{did_you_mean(column, table.columns)}"))
     if problems:
         raise MapError(problems)
     values: dict[str, list[float]] = {params: [], tokens: [], loss: []}
     lines: list[int] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for row, line in zip(table.rows, table.lines, strict=True):
         bad = False
         for column in (params, tokens, loss):
-            i = index[column]
-            cell = row[i].strip() if i < len(row) else ""
-            col = sum(len(c) + 1 for c in row[:i]) + 1
-            try:
-                number = float(cell)
-            except ValueError:
-                problems.append(Problem(name, line, col, f"{column}: {cell!r} is not a number"))
+            cell = row.get(column)
+            number = to_float(cell)
+            text = "" if cell is None else str(cell).strip()
+            if number is None:
+                problems.append(Problem(table.path, line, table.column_of(row, column),
+                                        f"{column}: {text!r} is not a number"))
                 bad = True
-                continue
-            if not (math.isfinite(number) and number > 0):
-                problems.append(Problem(name, line, col, f"{column}: must be a positive number, "
-                                        f"got {cell}"))
+            elif number <= 0:
+                problems.append(Problem(table.path, line, table.column_of(row, column),
+                                        f"{column}: must be a positive number, got {text}"))
                 bad = True
-            values[column].append(number)
+            else:
+                values[column].append(number)
         if not bad:
             lines.append(line)
     if problems:
         raise MapError(problems)
     if len(lines) < 6:
-        raise MapError([Problem(name, 1, 1, f"needs at least 6 runs to fit 5 constants, got {len(lines)}")])
+        raise MapError([Problem(table.path, 1, 1,
+                                f"needs at least 6 runs to fit 5 constants, got {len(lines)}")])
     return Runs(np.array(values[params]), np.array(values[tokens]), np.array(values[loss]),
                 np.array(lines))
 
@@ -227,7 +216,7 @@ class LossFit(RecordsMixin):
 
 
 def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
-             resamples: int = 100, seed: int = DEFAULT_SEED, level: float = 0.90) -> LossFit:
+             resamples: int = LOSS_RESAMPLES, seed: int = DEFAULT_SEED, level: float = 0.90) -> LossFit:
     """Drop outliers, fit the law, and bootstrap ``level`` intervals (default 5th–95th percentile).
 
     Raises ``ValueError`` when the runs do not determine the law (an exponent fitted at zero).
@@ -236,6 +225,9 @@ def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
     """
     drop = outliers(runs, min_tokens_per_param)
     used = runs.subset(~drop)
+    if len(used) < 6:
+        raise ValueError(f"--min-tokens-per-param {min_tokens_per_param:g} leaves {len(used)} runs; "
+                         "at least 6 are needed")
     law = fit_law(used.params, used.tokens, used.loss)
     values = np.array(list(law.as_dict().values()))
     if not (np.all(np.isfinite(values)) and law.alpha > 1e-6 and law.beta > 1e-6):

@@ -107,14 +107,19 @@ class Mirage(RecordsMixin):
         return [flatten(self.to_json())]
 
 
+def check_length(length: float) -> None:
+    """An answer length L must be positive."""
+    if not length > 0:
+        raise ValueError(f"length must be positive, got {length:g}")
+
+
 def per_step(score: np.ndarray, length: float) -> np.ndarray:
     """Per-step success p = score^(1/L) from an exact-match score over L steps.
 
     >>> per_step(np.array([0.5 ** 10]), 10)
     array([0.5])
     """
-    if not length > 0:
-        raise ValueError(f"length must be positive, got {length:g}")
+    check_length(length)
     return np.power(np.asarray(score, dtype=float), 1.0 / length)
 
 

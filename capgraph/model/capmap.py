@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.limits import memory_refusal
 from capgraph.core.records import RecordsMixin
@@ -52,9 +53,6 @@ from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
 if TYPE_CHECKING:
     import networkx as nx
 
-#: Monte Carlo defaults: ``--samples`` and ``--seed``.
-DEFAULT_SAMPLES = 2000
-DEFAULT_SEED = 0
 #: Scales are kept within 10^±300 in every unit: beyond, 6·params·tokens overflows a float.
 FLOAT_LOG10_MAX = 300
 #: Values held at once while sampling: 32 million (128 MB in the float32 Monte Carlo pass).

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from capgraph.core.defaults import LENS_LENGTH, LENS_OPTIONS
 from capgraph.core.text import clip
 from capgraph.core.units import human
 from capgraph.engine.plan import evaluate
@@ -34,7 +35,7 @@ from capgraph.format.graph import depth as node_depth
 from capgraph.kernels import lenses
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
-from capgraph.outputs.render import scale_text
+from capgraph.outputs.wording import crossing_phrase, crossing_text, scale_text
 
 #: Formats :func:`save` writes, by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -43,8 +44,8 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 MAX_LABELLED = 16
 
 #: Defaults of the lenses picture: a 10-token exact-match answer, 4-option multiple choice.
-DEFAULT_LENGTH = 10.0
-DEFAULT_OPTIONS = 4
+DEFAULT_LENGTH = LENS_LENGTH
+DEFAULT_OPTIONS = LENS_OPTIONS
 
 _AXIS_TITLE = {"params": "parameters", "tokens": "training tokens", "flops": "training FLOPs"}
 _RC = {
@@ -74,9 +75,7 @@ def _styled(build):
 
 def short_scale(cmap: CapabilityMap, log_axis: float, unit: str | None = None) -> str:
     """A compact scale label: ``79.1B`` for counts, ``1.2e+22`` for FLOPs."""
-    unit = unit or cmap.grid_axis
-    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
-    return f"{value:.2g}" if unit == "flops" else human(value)
+    return scale_text(cmap, log_axis, unit, digits=2, with_unit=False)
 
 
 def _other_unit(cmap: CapabilityMap) -> str:
@@ -239,15 +238,10 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         p = predictions.get(name)
         label = name
         if p is not None:
+            label += f" ({crossing_text(cmap, p, digits=2, with_unit=False, threshold=True)})"
             if p.status == "crosses":
                 log_c = math.log10(getattr(p.crossing, cmap.grid_axis))
-                where = short_scale(cmap, log_c)
-                label += f" (crosses {p.threshold:g} at {where})"
-                marks.append((10.0 ** log_c, p.threshold, where, color[name]))
-            elif p.status == "above_at_start":
-                label += f" (above {p.threshold:g} from the start)"
-            else:
-                label += f" (never reaches {p.threshold:g}; max {p.max_value:.2f})"
+                marks.append((10.0 ** log_c, p.threshold, short_scale(cmap, log_c), color[name]))
         ax.plot(x, values[name], color=color[name], linewidth=2, label=_wrap(label))
     for name in [] if dashed_context else dashed:
         ax.plot(x, values[name], color=color[name], linewidth=1.4, linestyle="--",
@@ -292,15 +286,22 @@ def lens_curves(p: np.ndarray, length: float = DEFAULT_LENGTH,
     }
 
 
+def check_lens_options(length: float, options: int, names: list[str] | None = None) -> None:
+    """The lenses picture draws one node, with an answer length L > 0 and n ≥ 2 options."""
+    if names and len(names) > 1:
+        raise ValueError("--lenses draws one node; name just one")
+    if length <= 0:
+        raise ValueError(f"--length must be greater than 0, got {length:g}")
+    if options < 2:
+        raise ValueError(f"--options must be at least 2, got {options}")
+
+
 @_styled
 def lenses_figure(cmap: CapabilityMap, name: str | None = None, length: float = DEFAULT_LENGTH,
                   options: int = DEFAULT_OPTIONS, at: float | str | None = None,
                   unit: str | None = None) -> Figure:
     """One ability's p scored three ways, side by side, each with its crossing and sharpness."""
-    if length <= 0:
-        raise ValueError(f"--length must be greater than 0, got {length:g}")
-    if options < 2:
-        raise ValueError(f"--options must be at least 2, got {options}")
+    check_lens_options(length, options)
     name = name or most_composite(cmap)
     cmap.node(name)
     log_x = grid(*cmap.log_range)
@@ -332,10 +333,11 @@ def lenses_figure(cmap: CapabilityMap, name: str | None = None, length: float = 
         crossing = first_crossing(log_x, values[None, :], threshold)
         sharp = float(sharpness(log_x, values[None, :])[0])
         log_c = float(crossing.log_x[0])
+        status = ("never" if math.isnan(log_c) else "above_at_start" if bool(crossing.at_start[0])
+                  else "crosses")
+        where = short_scale(cmap, log_x[0] if status == "above_at_start" else log_c)
         lines = [f"threshold {threshold:g}: "
-                 + ("never in range" if math.isnan(log_c)
-                    else "from the start" if bool(crossing.at_start[0])
-                    else f"crosses at {short_scale(cmap, log_c)}")]
+                 + crossing_phrase(status, where, float(values.max()))]
         lines.append("10–90% rise: " + ("–" if math.isnan(sharp) else f"{sharp:.2f} decades"))
         if not math.isnan(log_c) and not bool(crossing.at_start[0]):
             ax.plot([10.0 ** log_c], [threshold], marker="o", markersize=7, color=palette[kind],
@@ -371,8 +373,8 @@ def plot(cmap: CapabilityMap, fmt: str = "svg", names: list[str] | None = None,
          show_lenses: bool = False, **options) -> bytes:
     """``capgraph plot``: the curves picture, or with ``show_lenses`` the lenses picture."""
     if show_lenses:
-        if names and len(names) > 1:
-            raise ValueError("--lenses draws one node; name just one")
+        check_lens_options(options.get("length", DEFAULT_LENGTH), options.get("options", DEFAULT_OPTIONS),
+                           names)
         fig = lenses_figure(cmap, names[0] if names else None, **options)
     else:
         fig = curves_figure(cmap, names, **options)

@@ -11,7 +11,6 @@ has a threshold, where it crosses; its fill encodes the value on the viridis sca
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import sys
@@ -19,22 +18,18 @@ import tempfile
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
 from capgraph.core.interrupt import interruptible
 from capgraph.core.text import clip
-from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
 from capgraph.format.graph import depth as node_depth
-from capgraph.kernels.curves import FAMILIES
-from capgraph.kernels.lenses import LENSES
-from capgraph.kernels.rules import RULES
 from capgraph.kernels.scale import AXES
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
+from capgraph.outputs.wording import crossing_log, crossing_text, node_summary, scale_text
 
 #: Output formats by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
@@ -50,19 +45,6 @@ _NAME_WIDTH = 26
 _AT_CROSSING = 1e-6
 _TEXT_WIDTH = 34
 _DESCRIPTION_LINES = 3
-
-
-def format_for(path: str | Path) -> str:
-    """The output format named by a file's extension.
-
-    >>> format_for("map.svg"), format_for("out/MAP.PNG")
-    ('svg', 'png')
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"cannot tell the format from {str(path)!r}: use one of "
-                         + ", ".join(FORMATS))
-    return FORMATS[suffix]
 
 
 # --- which nodes, at which scale ---------------------------------------------------------------------
@@ -87,12 +69,6 @@ def neighbourhood(graph: nx.DiGraph, focus: str, steps: int) -> set[str]:
     return set(up) | set(down)
 
 
-def log_at_axis(prediction: Prediction, cmap: CapabilityMap) -> float:
-    """log10 of a prediction's crossing on the map's axis."""
-    assert prediction.crossing is not None
-    return math.log10(getattr(prediction.crossing, cmap.grid_axis))
-
-
 def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
                predictions: list[Prediction] | None = None) -> float:
     """The scale a picture shows by default (log10 on the map's axis).
@@ -108,22 +84,9 @@ def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
     for name in sorted(n for n in names if depths[n] == deepest):
         p = by_name.get(name)
         if p is not None and p.status != "never":
-            return log_at_axis(p, cmap)
+            return crossing_log(cmap, p)
     lo, hi = cmap.log_range
     return (lo + hi) / 2
-
-
-def scale_text(cmap: CapabilityMap, log_axis: float, unit: str | None = None) -> str:
-    """A scale on the map's axis written in ``unit`` (default: the axis) for people.
-
-    >>> from capgraph import loads
-    >>> m = loads("skills: {s: {curve: {logistic: {midpoint: 1e10, slope: 1}}}}")
-    >>> scale_text(m, 10.0), scale_text(m, 10.0, "flops")
-    ('10B params', '1.2e+22 FLOPs')
-    """
-    unit = unit or cmap.grid_axis
-    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
-    return f"{value:.3g} FLOPs" if unit == "flops" else f"{human(value)} {unit}"
 
 
 # --- what each node says -----------------------------------------------------------------------------
@@ -147,42 +110,6 @@ class NodeView:
     hidden_users: int  # parents not drawn
 
 
-def summary(cmap: CapabilityMap, name: str) -> str:
-    """A node's curve kind or composition rule, then its metric lens if not identity.
-
-    >>> from capgraph import loads
-    >>> m = loads('''
-    ... skills: {s: {curve: {power_law: {scale: 1e9, exponent: 0.3}}}}
-    ... capabilities:
-    ...   c: {requires: {s: 10}, combine: k_of_n, k: 8, metric: {pass_at: {k: 5}}}
-    ... ''')
-    >>> summary(m, "s"), summary(m, "c")
-    ('power law', '8 of 10 · pass@5')
-    """
-    node = cmap.node(name)
-    if name in cmap.spec.skills:
-        kind = node.curve.kind
-        text = FAMILIES[kind].summary(getattr(node.curve, kind))
-    else:
-        rule = RULES[node.combine]
-        text = rule.summary(getattr(node, rule.param) if rule.param else None, sum(node.requires.values()))
-    metric = node.metric
-    if metric is not None and metric.kind != "identity":
-        lens = LENSES[metric.kind]
-        text += f" · {lens.summary(getattr(getattr(metric, metric.kind), lens.param or '', None))}"
-    return text
-
-
-def crossing_text(cmap: CapabilityMap, p: Prediction, unit: str | None = None) -> str:
-    """Where a node crosses its threshold, for a label or a table cell."""
-    if p.status == "never":
-        return f"never in range (max {p.max_value:.3g})"
-    text = scale_text(cmap, log_at_axis(p, cmap), unit)
-    if p.status == "above_at_start":
-        return f"above from the start (≤ {text})"
-    return f"crosses at {text}" + (" · data-limited" if p.data_limited else "")
-
-
 def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
                predictions: list[Prediction] | None = None, unit: str | None = None) -> list[NodeView]:
     """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name."""
@@ -199,7 +126,7 @@ def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
         p = by_name.get(name)
         out.append(NodeView(
             name=name, kind=cmap.graph.nodes[name]["kind"], level=depths[name],
-            summary=summary(cmap, name), description=cmap.node(name).description,
+            summary=node_summary(cmap, name), description=cmap.node(name).description,
             value=value, color=colors.value_color(value), threshold=threshold,
             past=threshold is not None and value >= threshold - _AT_CROSSING,
             crossing=crossing_text(cmap, p, unit) if p is not None else None,

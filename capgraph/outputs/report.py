@@ -15,11 +15,22 @@ import re
 from capgraph import __version__
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
-from capgraph.kernels.curves import FAMILIES
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs.plot import curves_figure, save
-from capgraph.outputs.render import default_at, draw, log_at_axis, scale_text, summary, to_dot
-from capgraph.outputs.terminal import param_text
+from capgraph.outputs.render import default_at, draw, to_dot
+from capgraph.outputs.wording import (
+    NONE,
+    at_most,
+    counted,
+    crossing_log,
+    crossing_text,
+    curve_parameters,
+    has_parameters,
+    never_text,
+    node_summary,
+    number,
+    scale_text,
+)
 
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)  # XML declaration, DOCTYPE, comments before <svg
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
@@ -74,15 +85,15 @@ def anchor(name: str) -> str:
 
 def _scale_cells(cmap: CapabilityMap, p: Prediction) -> list[str]:
     if p.status == "never":
-        return [f'<td class="never" colspan="3">never in range (max {p.max_value:.3g})</td>']
+        return [f'<td class="never" colspan="3">{_e(never_text(p.max_value))}</td>']
     c = p.crossing
     assert c is not None
-    prefix = "≤ " if p.status == "above_at_start" else ""
-    tokens = prefix + human(c.tokens)
+    prefix = at_most(p.status)
+    tokens = prefix + number(c.tokens, "tokens")
     tokens_cell = (f'<td class="num limited" title="more training tokens than exist">{_e(tokens)} '
                    "data-limited</td>" if p.data_limited else f'<td class="num">{_e(tokens)}</td>')
-    return [f'<td class="num">{_e(prefix + human(c.params))}</td>', tokens_cell,
-            f'<td class="num">{_e(prefix + f"{c.flops:.3g}")}</td>']
+    return [f'<td class="num">{_e(prefix + number(c.params, "params"))}</td>', tokens_cell,
+            f'<td class="num">{_e(prefix + number(c.flops, "flops"))}</td>']
 
 
 def predictions_html(cmap: CapabilityMap, predictions: list[Prediction]) -> str:
@@ -91,7 +102,7 @@ def predictions_html(cmap: CapabilityMap, predictions: list[Prediction]) -> str:
             "<th>sharpness (decades, 10–90%)</th><th>bottleneck</th></tr>")
     rows = []
     for p in predictions:
-        sharp = "–" if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
+        sharp = NONE if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
         bottleneck = (f'<a href="#{anchor(p.bottleneck)}">{_e(p.bottleneck)}</a>'
                       if p.bottleneck else "")
         rows.append(f'<tr><td><a href="#{anchor(p.name)}">{_e(p.name)}</a></td>'
@@ -103,16 +114,11 @@ def predictions_html(cmap: CapabilityMap, predictions: list[Prediction]) -> str:
 def _definition(cmap: CapabilityMap, name: str, p: Prediction | None, value: float) -> str:
     node = cmap.node(name)
     kind = cmap.graph.nodes[name]["kind"]
-    rows = [("kind", _e(kind)), ("rule" if kind == "capability" else "curve", _e(summary(cmap, name)))]
+    rows = [("kind", _e(kind)),
+            ("rule" if kind == "capability" else "curve", _e(node_summary(cmap, name)))]
     if kind == "skill":
-        body = getattr(node.curve, node.curve.kind)
-        if FAMILIES[node.curve.kind].batch == "table":  # observed points
-            pts = ", ".join(f"[{human(q.x)}, {q.y:g}]" for q in body)
-            rows.append((node.curve.kind, _e(pts)))
-        else:
-            names = FAMILIES[node.curve.kind].names
-            args = ", ".join(f"{k} = {param_text(k, getattr(body, k))}" for k in names)
-            rows.append(("parameters", _e(args)))
+        rows.append(("parameters" if has_parameters(node) else node.curve.kind,
+                     _e(curve_parameters(node, " = "))))
     else:
         parts = []
         for child in sorted(cmap.graph.predecessors(name)):
@@ -127,8 +133,6 @@ def _definition(cmap: CapabilityMap, name: str, p: Prediction | None, value: flo
     if threshold is not None:
         rows.append(("threshold", f"{threshold:g}"))
     if p is not None:
-        from capgraph.outputs.render import crossing_text
-
         rows.append(("crossing", _e(crossing_text(cmap, p))))
     rows.append(("value in the graph", f"{value:.3f}"))
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
@@ -171,12 +175,11 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     if spec.data_limit is not None:
         meta.append(f"data limit {_e(human(spec.data_limit))} tokens")
     n_skills, n_caps = len(cmap.spec.skills), len(cmap.spec.capabilities)
-    counts = (f"{n_skills} skill{'s' * (n_skills != 1)}, "
-              f"{n_caps} capabilit{'ies' if n_caps != 1 else 'y'}")
+    counts = f"{counted(n_skills, 'skill')}, {counted(n_caps, 'capability', 'capabilities')}"
     where = " · ".join(scale_text(cmap, log_at, u) for u in ("params", "tokens", "flops"))
     crossing_nodes = [p for p in predictions if p.status != "never"]
     first = (f" The first to cross is <code>{_e(crossing_nodes[0].name)}</code> at "
-             f"{_e(scale_text(cmap, log_at_axis(crossing_nodes[0], cmap)))}." if crossing_nodes else "")
+             f"{_e(scale_text(cmap, crossing_log(cmap, crossing_nodes[0])))}." if crossing_nodes else "")
     definitions = "".join(_definition(cmap, n, by_name.get(n), float(values[n][0]))
                           for n in reversed(cmap.nodes))
     description = f'<p class="lead">{_e(cmap.spec.description)}</p>' if cmap.spec.description else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,25 +17,26 @@ from rich.text import Text
 from rich.tree import Tree
 
 from capgraph.core.units import human
-from capgraph.engine.predict import Prediction
-from capgraph.kernels.curves import FAMILIES
-from capgraph.kernels.rules import RULES
-from capgraph.kernels.sampling import Interval
-from capgraph.model.capmap import CapabilityMap, Snapshot
+from capgraph.outputs.wording import (
+    NONE,
+    at_most,
+    counted,
+    date_text,
+    never_text,
+    node_summary,
+    number,
+    quantiles_text,
+    scenario_words,
+    value_interval,
+)
+
+if TYPE_CHECKING:  # type names only: the terminal lays out what the façade returns
+    from capgraph.engine.predict import Prediction
+    from capgraph.model.capmap import CapabilityMap, Snapshot
 
 
 def _sharp(p: Prediction) -> str:
-    return "–" if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
-
-
-def _interval(p: Prediction, unit: str) -> str:
-    """``median [p5–p95]`` of the crossing in one unit, from the Monte Carlo quantiles."""
-    q = p.quantiles
-    if not q:
-        return ""
-    fmt = human if unit != "flops" else (lambda x: f"{x:.2g}")
-    mid = fmt(getattr(q["p50"], unit))
-    return f"{mid} [{fmt(getattr(q['p5'], unit))}–{fmt(getattr(q['p95'], unit))}]"
+    return NONE if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
 
 
 _TEXT_COLUMNS = ("node", "kind", "bottleneck", "")
@@ -51,11 +53,9 @@ def _table(title: str, headers: list[str]) -> Table:
 
 
 def _scenario(cmap: CapabilityMap) -> str:
-    """`` under scenario NAME (efficiency ×e)`` for a map taken under a scenario, else nothing."""
-    if not getattr(cmap, "scenario_name", None):
-        return ""
-    gain = f", efficiency ×{cmap.efficiency:g}" if cmap.efficiency != 1.0 else ""
-    return f" under scenario {cmap.scenario_name}{gain}"
+    """`` under scenario NAME, efficiency ×e`` for a map taken under a scenario, else nothing."""
+    words = scenario_words(cmap)
+    return f" under {words}" if words else ""
 
 
 def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
@@ -67,16 +67,16 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
                     "bottleneck"])
     for p in predictions:
         if p.status == "never":
-            cells = [Text(f"never (max {p.max_value:.3g})", style="dim"), "", ""]
+            cells = [Text(never_text(p.max_value), style="dim"), "", ""]
         else:
             c = p.crossing
             assert c is not None
-            prefix = "≤ " if p.status == "above_at_start" else ""
+            prefix = at_most(p.status)
             style = "bold red" if p.data_limited else ""
-            cells = [Text(prefix + human(c.params)),
-                     Text(prefix + human(c.tokens) + (" data-limited" if p.data_limited else ""),
+            cells = [Text(prefix + number(c.params, "params")),
+                     Text(prefix + number(c.tokens, "tokens") + (" data-limited" if p.data_limited else ""),
                           style=style),
-                     Text(prefix + f"{c.flops:.3g}")]
+                     Text(prefix + number(c.flops, "flops"))]
         crossed = [] if by is None else ["yes" if p.p_crossed_by else "no"]
         table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), *crossed, p.bottleneck or "")
     return table
@@ -89,8 +89,8 @@ def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str
                    f"{_scenario(cmap)}",
                    ["node", "threshold", "params", "FLOPs", "never", *by_column, "bottleneck"])
     for p in predictions:
-        row = [p.name, f"{p.threshold:g}", _interval(p, "params") or "never",
-               _interval(p, "flops"), f"{p.p_never:.0%}"]
+        row = [p.name, f"{p.threshold:g}", quantiles_text(p.quantiles, "params") or never_text(),
+               quantiles_text(p.quantiles, "flops"), f"{p.p_never:.0%}"]
         if by is not None:
             row.append(f"{p.p_crossed_by:.0%}")
         table.add_row(*row, p.bottleneck or "")
@@ -126,7 +126,7 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
     if cmap.uncertain:
         return _uncertain_snapshot(cmap, snap)
     s = snap.scale
-    table = _table(f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, {s.flops:.3g} FLOPs",
+    table = _table(f"{cmap.name} at {_scale_point(s)}",
                    ["node", "kind", "value", "threshold", ""])
     for name in cmap.nodes[::-1]:  # most composite first
         value, threshold = snap.values[name], cmap.threshold(name)
@@ -140,51 +140,24 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
 
 def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot) -> Table:
     s = snap.scale
-    table = _table(f"{cmap.name} at {human(s.params)} params, {human(s.tokens)} tokens, "
-                   f"{s.flops:.3g} FLOPs: median [90% interval]", ["node", "kind", "value", "threshold"])
+    table = _table(f"{cmap.name} at {_scale_point(s)}: median [90% interval]",
+                   ["node", "kind", "value", "threshold"])
     for name in cmap.nodes[::-1]:
-        q, threshold = snap.quantiles[name], cmap.threshold(name)
-        table.add_row(name, cmap.graph.nodes[name]["kind"],
-                      f"{q['p50']:.3f} [{q['p5']:.3f}–{q['p95']:.3f}]",
+        threshold = cmap.threshold(name)
+        table.add_row(name, cmap.graph.nodes[name]["kind"], value_interval(snap.quantiles[name]),
                       "" if threshold is None else f"{threshold:g}")
     return table
 
 
+def _scale_point(s) -> str:
+    return (f"{number(s.params, 'params')} params, {number(s.tokens, 'tokens')} tokens, "
+            f"{number(s.flops, 'flops')} FLOPs")
+
+
 def describe(cmap: CapabilityMap, name: str) -> str:
-    """One line: a skill's curve or a capability's rule, then its lens and threshold."""
-    node = cmap.node(name)
-    parts = []
-    if name in cmap.spec.skills:
-        kind = node.curve.kind
-        body = getattr(node.curve, kind)
-        if FAMILIES[kind].batch == "table":  # observed points
-            parts.append(f"{kind} ({len(body)})")
-        else:
-            args = ", ".join(f"{k}={param_text(k, getattr(body, k))}" for k in FAMILIES[kind].names)
-            parts.append(f"{kind}({args})")
-    else:
-        param = RULES[node.combine].param
-        parts.append(node.combine + (f" {param}={getattr(node, param)}" if param else ""))
-    if node.metric and node.metric.kind != "identity":
-        lens = node.metric.kind
-        args = ", ".join(f"{k}={v:g}" for k, v in getattr(node.metric, lens).model_dump().items())
-        parts.append(f"{lens}({args})")
-    threshold = cmap.threshold(name)
-    if threshold is not None:
-        parts.append(f"threshold {threshold:g}")
-    return " · ".join(parts)
-
-
-#: Curve parameters that are scales (written and shown as 70B, 1.4T), from the registry.
-_SCALE_PARAMS = {p.name for family in FAMILIES.values() for p in family.params if p.log}
-
-
-def param_text(key: str, value: float | Interval) -> str:
-    """A curve parameter for people: ``10B``, ``1.5``, or a range ``3B to 30B``."""
-    fmt = human if key in _SCALE_PARAMS else (lambda v: f"{v:g}")
-    if isinstance(value, Interval):
-        return f"{fmt(value.p5)} to {fmt(value.p95)}"
-    return fmt(value)
+    """One line: a skill's curve or a capability's rule, then its lens and threshold
+    (:func:`capgraph.outputs.wording.node_summary` in detail)."""
+    return node_summary(cmap, name, detail=True)
 
 
 def hierarchy_tree(cmap: CapabilityMap, width: int | None = None) -> Tree:
@@ -237,9 +210,8 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
     if law is None and limit is None and timeline is None:
         return None
     title = f"{cmap.name}: in the world"
-    if cmap.scenario_name:
-        gain = f", efficiency ×{cmap.efficiency:g}" if cmap.efficiency != 1.0 else ""
-        title += f" (scenario {cmap.scenario_name}{gain})"
+    if scenario_words(cmap):
+        title += f" ({scenario_words(cmap)})"
     table = Table(title=title, title_justify="left")
     table.add_column("node", overflow="fold")
     if law is not None:
@@ -253,11 +225,11 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
         cells = [p.name]
         if law is not None:
             loss = p.crossing.loss if p.crossing else None
-            cells.append("–" if loss is None else f"{loss:.3f}")
+            cells.append(NONE if loss is None else f"{loss:.3f}")
         if limit is not None:
             check = cmap.data_limit_check(p)
             if check is None:
-                cells.append("–")
+                cells.append(NONE)
             elif not check.exceeds:
                 cells.append("fits")
             elif check.reachable is None:
@@ -270,7 +242,7 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
                 cells.append(Text(f"needs {human(check.needed_tokens)}; unreachable on the data",
                                   style="bold red"))
         if timeline is not None:
-            cells.append(extra["date"] or "–")
+            cells.append(date_text(extra["date"]))
         table.add_row(*cells)
     return table
 
@@ -289,10 +261,9 @@ def comparison_table(result: dict) -> Table:
             if cell is None:
                 cells.append(Text("no threshold", style="dim"))
             elif cell["status"] == "never":
-                cells.append(Text("never", style="dim"))
+                cells.append(Text(never_text(), style="dim"))
             else:
-                prefix = "≤ " if cell["status"] == "above_at_start" else ""
-                text = prefix + f"{cell['crossing']['flops']:.3g}"
+                text = at_most(cell["status"]) + number(cell["crossing"]["flops"], "flops")
                 if cell["date"]:
                     text += f"\n{cell['date']}"
                 style = "bold red" if cell["data_limited"] else ""
@@ -301,22 +272,9 @@ def comparison_table(result: dict) -> Table:
     return table
 
 
-def loss_fit_table(fit) -> Table:
-    """``capgraph fit-loss``: each constant with its bootstrap interval."""
-    table = Table(title="L(N, D) = E + A/N^α + B/D^β", title_justify="left")
-    table.add_column("constant")
-    table.add_column("estimate", justify="right")
-    table.add_column("5%", justify="right")
-    table.add_column("95%", justify="right")
-    for name, value in fit.law.as_dict().items():
-        lo, hi = fit.intervals.get(name, (None, None))
-        table.add_row(name, f"{value:.4g}", "–" if lo is None else f"{lo:.4g}",
-                      "–" if hi is None else f"{hi:.4g}")
-    return table
-
-
-def loss_fit_summary(fit) -> str:
-    """One line under the fit table: runs used, runs dropped (file lines), bootstrap."""
-    dropped = ", ".join(str(line) for line in fit.dropped) or "none"
-    return (f"{fit.n_used} runs fitted; dropped (file lines): {dropped}; "
-            f"{fit.resamples} bootstrap resamples, seed {fit.seed}")
+def check_summary(report) -> str:
+    """``capgraph check`` when every map is valid: how many maps, skills and capabilities."""
+    skills = sum(m.n_skills for m in report.maps)
+    caps = sum(m.n_capabilities for m in report.maps)
+    return (f"ok: {counted(len(report.maps), 'map')}, {counted(skills, 'skill')}, "
+            f"{counted(caps, 'capability', 'capabilities')}")

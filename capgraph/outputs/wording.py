@@ -1,0 +1,261 @@
+"""The words capgraph uses for its results, in one place: crossings, scales, intervals, dates, nodes.
+
+The terminal tables, the graph labels, the plots and the report all say things through these
+functions, so that what a node is and where it crosses read the same everywhere. Nothing here
+computes a result: each function turns numbers the library returned into text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from capgraph.core.units import human
+from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.lenses import LENSES
+from capgraph.kernels.rules import RULES
+
+if TYPE_CHECKING:  # the façade pulls in the engine; wording only reads what it returns
+    from capgraph.engine.predict import Prediction
+    from capgraph.model.capmap import CapabilityMap
+
+#: The dash a table cell shows where there is nothing to say.
+NONE = "–"
+
+
+# --- numbers and scales ------------------------------------------------------------------------------
+
+
+def number(value: float | None, unit: str, digits: int = 3) -> str:
+    """A scale in ``unit`` as a bare number: ``79.1B`` for counts, ``5.88e+23`` for FLOPs with
+    ``digits`` significant digits (counts always keep three: their suffix makes them short).
+
+    >>> number(7.912e10, "params"), number(5.876e23, "flops"), number(5.876e23, "flops", 2)
+    ('79.1B', '5.88e+23', '5.9e+23')
+    """
+    if value is None:
+        return NONE
+    return f"{value:.{digits}g}" if unit == "flops" else human(value)
+
+
+def unit_name(unit: str) -> str:
+    """How a unit is written after a number: ``params``, ``tokens``, ``FLOPs``, ``loss``."""
+    return "FLOPs" if unit == "flops" else unit
+
+
+def scale_text(cmap: CapabilityMap, log_axis: float, unit: str | None = None, digits: int = 3,
+               with_unit: bool = True) -> str:
+    """A scale on the map's grid axis (log10) written in ``unit`` (default: the axis) for people.
+
+    >>> from capgraph import loads
+    >>> m = loads("skills: {s: {curve: {logistic: {midpoint: 1e10, slope: 1}}}}")
+    >>> scale_text(m, 10.0), scale_text(m, 10.0, "flops"), scale_text(m, 10.0, "flops", 2, False)
+    ('10B params', '1.2e+22 FLOPs', '1.2e+22')
+    """
+    unit = unit or cmap.grid_axis
+    value = 10.0 ** float(cmap.units.convert(log_axis, cmap.grid_axis, unit))
+    text = number(value, unit, digits)
+    return f"{text} {unit_name(unit)}" if with_unit else text
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 skill``, ``3 skills``, ``2 capabilities``.
+
+    >>> counted(1, "skill"), counted(3, "skill"), counted(2, "capability", "capabilities")
+    ('1 skill', '3 skills', '2 capabilities')
+    """
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+# --- crossings ---------------------------------------------------------------------------------------
+
+
+def at_most(status: str) -> str:
+    """The prefix of a crossing scale in a table cell: ``≤ `` when the node is above from the start."""
+    return "≤ " if status == "above_at_start" else ""
+
+
+def never_text(max_value: float | None = None, threshold: float | None = None) -> str:
+    """A crossing that never happens in the range, with the highest value reached when known.
+
+    >>> never_text(0.4), never_text(), never_text(0.4, 0.5)
+    ('never in range (max 0.4)', 'never in range', 'never reaches 0.5 in range (max 0.4)')
+    """
+    head = "never in range" if threshold is None else f"never reaches {threshold:g} in range"
+    return head if max_value is None else f"{head} (max {max_value:.3g})"
+
+
+def crossing_phrase(status: str, where: str, max_value: float | None = None, *,
+                    threshold: float | None = None, data_limited: bool = False) -> str:
+    """Where a node crosses its threshold, in words; ``where`` is the scale already written.
+
+    >>> crossing_phrase("crosses", "10B params")
+    'crosses at 10B params'
+    >>> crossing_phrase("above_at_start", "100M params", threshold=0.5)
+    'above 0.5 from the start (≤ 100M params)'
+    >>> crossing_phrase("never", "", 0.4)
+    'never in range (max 0.4)'
+    """
+    t = "" if threshold is None else f" {threshold:g}"
+    if status == "never":
+        return never_text(max_value, threshold)
+    if status == "above_at_start":
+        return f"above{t} from the start (≤ {where})"
+    return f"crosses{t} at {where}" + (" · data-limited" if data_limited else "")
+
+
+def crossing_log(cmap: CapabilityMap, p: Prediction) -> float:
+    """log10 of a prediction's crossing on the map's grid axis (it must have one)."""
+    import math
+
+    assert p.crossing is not None
+    return math.log10(getattr(p.crossing, cmap.grid_axis))
+
+
+def crossing_text(cmap: CapabilityMap, p: Prediction, unit: str | None = None, *, digits: int = 3,
+                  with_unit: bool = True, threshold: bool = False) -> str:
+    """Where a prediction crosses, in ``unit`` (default: the map's axis), for a label or a cell."""
+    where = "" if p.crossing is None else scale_text(cmap, crossing_log(cmap, p), unit, digits, with_unit)
+    return crossing_phrase(p.status, where, p.max_value, data_limited=p.data_limited,
+                           threshold=p.threshold if threshold else None)
+
+
+# --- intervals and dates -----------------------------------------------------------------------------
+
+
+def interval_text(mid: str, lo: str, hi: str) -> str:
+    """A central value with its 90% interval: ``median [p5–p95]``.
+
+    >>> interval_text("10B", "3B", "30B")
+    '10B [3B–30B]'
+    """
+    return f"{mid} [{lo}–{hi}]"
+
+
+def quantiles_text(quantiles: dict[str, Any] | None, unit: str, digits: int = 2) -> str:
+    """A crossing's Monte Carlo quantiles (``p5``, ``p50``, ``p95`` scale points) in ``unit``."""
+    if not quantiles:
+        return ""
+    q = {k: number(getattr(v, unit), unit, digits) for k, v in quantiles.items()}
+    return interval_text(q["p50"], q["p5"], q["p95"])
+
+
+def value_interval(q: dict[str, float]) -> str:
+    """A value's median and 90% interval from its quantiles.
+
+    >>> value_interval({"p5": 0.1, "p50": 0.25, "p95": 0.5})
+    '0.250 [0.100–0.500]'
+    """
+    return interval_text(f"{q['p50']:.3f}", f"{q['p5']:.3f}", f"{q['p95']:.3f}")
+
+
+def range_text(lo: str, hi: str) -> str:
+    """A parameter range as a map writes it: ``3B to 30B``."""
+    return f"{lo} to {hi}"
+
+
+def date_text(date: str | None) -> str:
+    """A crossing date (ISO) for a table, or the dash when there is none."""
+    return date or NONE
+
+
+# --- nodes -------------------------------------------------------------------------------------------
+
+#: Curve parameters that are scales (written ``10B``), from the registry; the others are plain numbers.
+_SCALE_PARAMS = {p.name for family in FAMILIES.values() for p in family.params if p.log}
+
+
+def param_text(key: str, value: Any) -> str:
+    """A curve parameter for people: ``10B``, ``1.5``, or a range ``3B to 30B``.
+
+    >>> from capgraph.kernels.sampling import Interval
+    >>> param_text("midpoint", 1e10), param_text("slope", 1.5), param_text("midpoint", Interval(3e9, 3e10))
+    ('10B', '1.5', '3B to 30B')
+    """
+    fmt = human if key in _SCALE_PARAMS else (lambda v: f"{v:g}")
+    if hasattr(value, "p5") and hasattr(value, "p95"):  # an Interval
+        return range_text(fmt(value.p5), fmt(value.p95))
+    return fmt(value)
+
+
+def curve_parameters(node: Any, sep: str = "=") -> str:
+    """A skill's curve parameters: ``midpoint=10B, slope=1.5`` (observed points: ``[10B, 0.2], …``)."""
+    kind = node.curve.kind
+    body = getattr(node.curve, kind)
+    if FAMILIES[kind].batch == "table":  # observed points
+        return ", ".join(f"[{human(q.x)}, {q.y:g}]" for q in body)
+    return ", ".join(f"{k}{sep}{param_text(k, getattr(body, k))}" for k in FAMILIES[kind].names)
+
+
+def has_parameters(node: Any) -> bool:
+    """Whether a skill's curve has named parameters (not a table of observed points)."""
+    return FAMILIES[node.curve.kind].batch != "table"
+
+
+def curve_words(node: Any) -> str:
+    """A skill's curve family, as its registry record words it: ``logistic``, ``power law``, ``12 points``."""
+    kind = node.curve.kind
+    return FAMILIES[kind].summary(getattr(node.curve, kind))
+
+
+def rule_words(node: Any) -> str:
+    """A capability's composition rule, as its registry record words it: ``all of``, ``8 of 10``."""
+    rule = RULES[node.combine]
+    return rule.summary(getattr(node, rule.param) if rule.param else None, sum(node.requires.values()))
+
+
+def lens_words(metric: Any) -> str | None:
+    """A metric lens other than identity: ``exact match L=10``, ``multiple choice n=4``, ``pass@5``."""
+    if metric is None or metric.kind == "identity":
+        return None
+    lens = LENSES[metric.kind]
+    return lens.summary(getattr(getattr(metric, metric.kind), lens.param or "", None))
+
+
+def node_summary(cmap: CapabilityMap, name: str, *, detail: bool = False) -> str:
+    """What a node is in one line: its curve or rule, then its lens; with ``detail``, the curve's
+    parameters and the threshold too (``show``), without (the graph, the report) the short form.
+
+    >>> from capgraph import loads
+    >>> m = loads('''
+    ... skills: {s: {curve: {power_law: {scale: 1e9, exponent: 0.3}}}}
+    ... capabilities:
+    ...   c: {requires: {s: 10}, combine: k_of_n, k: 8, metric: {pass_at: {k: 5}}, threshold: 0.5}
+    ... ''')
+    >>> node_summary(m, "s"), node_summary(m, "c")
+    ('power law', '8 of 10 · pass@5')
+    >>> node_summary(m, "s", detail=True), node_summary(m, "c", detail=True)
+    ('power law(scale=1B, exponent=0.3)', '8 of 10 · pass@5 · threshold 0.5')
+    """
+    node = cmap.node(name)
+    if name in cmap.spec.skills:
+        text = curve_words(node)
+        if detail and has_parameters(node):
+            text += f"({curve_parameters(node)})"
+    else:
+        text = rule_words(node)
+    parts = [text]
+    lens = lens_words(node.metric)
+    if lens:
+        parts.append(lens)
+    threshold = cmap.threshold(name)
+    if detail and threshold is not None:
+        parts.append(f"threshold {threshold:g}")
+    return " · ".join(parts)
+
+
+def scenario_words(cmap: CapabilityMap) -> str:
+    """``scenario NAME, efficiency ×e`` for a map taken under a scenario, else the empty string."""
+    if not getattr(cmap, "scenario_name", None):
+        return ""
+    gain = f", efficiency ×{cmap.efficiency:g}" if cmap.efficiency != 1.0 else ""
+    return f"scenario {cmap.scenario_name}{gain}"
+
+
+def bootstrap_words(n_ok: int, n_failed: int = 0) -> str:
+    """How many bootstrap refits an interval rests on, never more than succeeded.
+
+    >>> bootstrap_words(1000), bootstrap_words(988, 12)
+    ('1000 bootstrap refits', '988 bootstrap refits (12 of 1000 failed)')
+    """
+    text = f"{n_ok} bootstrap refits"
+    return text + (f" ({n_failed} of {n_ok + n_failed} failed)" if n_failed else "")
