@@ -1,9 +1,11 @@
 """The map as a picture: a Graphviz graph of the hierarchy, coloured by value at one scale.
 
-:func:`to_dot` writes DOT text itself (sorted, escaped, no randomness), so the same map and options
-always give the same bytes; :func:`render` lays it out with the Graphviz engine bundled in the
-pygraphviz wheel (no system ``dot`` needed) and draws SVG, PNG or PDF. Skills sit on the left and
-the most composite abilities on the right, one rank per level of :func:`capgraph.graph.depth`.
+:func:`to_dot` builds the DOT text with the ``graphviz`` package's :class:`graphviz.Digraph`, which
+quotes every identifier and attribute, from sorted nodes and edges with no randomness, so the same
+map and options always give the same bytes; :func:`render` lays it out with the Graphviz engine
+bundled in the pygraphviz wheel (no system ``dot`` needed) and draws SVG, PNG or PDF. Skills sit on
+the left and the most composite abilities on the right, one rank per level of
+:func:`capgraph.format.graph.depth`.
 Each node shows its name, its curve or rule and lens, its value at the chosen scale and, when it
 has a threshold, where it crosses; its fill encodes the value on the viridis scale of the legend.
 """
@@ -11,6 +13,7 @@ has a threshold, where it crosses; its fill encodes the value on the viridis sca
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import sys
@@ -19,6 +22,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import graphviz
 import networkx as nx
 import numpy as np
 
@@ -153,16 +157,17 @@ def html_text(text: str) -> str:
     return text.replace("\n", "<BR/>")
 
 
-def quoted(text: str) -> str:
-    """A DOT double-quoted string whose value (after escString expansion) is ``text``.
+def dot_string(text: str) -> str:
+    r"""Text for a DOT attribute whose value is exactly ``text``, for the ``graphviz`` package to
+    quote: no control characters, backslashes and ``<...>`` literal, newlines as DOT's ``\n``.
 
-    >>> quoted('say "hi"')
-    '"say \\\\"hi\\\\""'
+    >>> from graphviz.quoting import quote
+    >>> print(quote(dot_string('say "hi" \\ <b>')))
+    "say \"hi\" \\ <b>"
+    >>> print(quote(dot_string("<b>")))
+    "<b>"
     """
-    text = _CONTROL.sub("", text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    if text.endswith("\\"):  # the lexer would read a final backslash and the quote as \"
-        text += " "
-    return f'"{text}"'
+    return graphviz.nohtml(graphviz.escape(_CONTROL.sub("", text)).replace("\n", "\\n"))
 
 
 def wrap_name(name: str, width: int = _NAME_WIDTH) -> list[str]:
@@ -296,31 +301,23 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     views = node_views(cmap, names, log_at, predictions, unit)
     ids = {v.name: f"n{i}" for i, v in enumerate(views)}
 
-    lines = [
-        "digraph capgraph {",
-        f"  graph [rankdir=LR, ranksep=0.6, nodesep=0.25, fontname={quoted(FONT)}, "
-        'labelloc=t, labeljust=l, bgcolor="white", pad=0.2,',
-        f"         label={_legend(cmap, log_at, unit, focus, steps)}];",
-        f'  node [shape=box, style="filled", fontname={quoted(FONT)}, fontsize=12, '
-        'color="#444444", penwidth=1, margin="0.12,0.06"];',
-        f'  edge [color="#555555", arrowsize=0.7, fontname={quoted(FONT)}, fontsize=11];',
-    ]
+    dot = graphviz.Digraph("capgraph")
+    dot.graph_attr.update(rankdir="LR", ranksep="0.6", nodesep="0.25", fontname=FONT, labelloc="t",
+                          labeljust="l", bgcolor="white", pad="0.2",
+                          label=_legend(cmap, log_at, unit, focus, steps))
+    dot.node_attr.update(shape="box", style="filled", fontname=FONT, fontsize="12", color="#444444",
+                         penwidth="1", margin="0.12,0.06")
+    dot.edge_attr.update(color="#555555", arrowsize="0.7", fontname=FONT, fontsize="11")
     for view in views:
         style = "filled" if view.kind == "skill" else "rounded,filled"
         if view.hidden_inputs or view.hidden_users:
             style += ",dashed"
         tip = view.name + (": " + view.description if view.description else "")
-        attrs = [
-            f"label={_node_label(view)}",
-            f'style="{style}"',
-            f'fillcolor="{view.color}"',
-            f'fontcolor="{colors.text_color(view.color)}"',
-            # Graphviz refuses a token over 16 KiB: long texts are cut for drawing only
-            f"tooltip={quoted(clip(tip, _TOOLTIP))}",
-        ]
-        if view.past:
-            attrs += ['color="#000000"', "penwidth=3.5"]
-        lines.append(f"  {ids[view.name]} [{', '.join(attrs)}];")
+        past = {"color": "#000000", "penwidth": "3.5"} if view.past else {}
+        # Graphviz refuses a token over 16 KiB: long texts are cut for drawing only
+        dot.node(ids[view.name], label=_node_label(view), style=style, fillcolor=view.color,
+                 fontcolor=colors.text_color(view.color), tooltip=dot_string(clip(tip, _TOOLTIP)),
+                 **past)
     by_level: dict[int, list[str]] = {}
     for view in views:
         by_level.setdefault(view.level, []).append(ids[view.name])
@@ -328,17 +325,17 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     # keeps the levels in order (dot alone would pull a skill next to the only node that uses it).
     present = sorted(by_level)
     for level in present:
-        lines.append(f"  {{rank=same; level{level} [shape=point, style=invis, width=0, height=0, "
-                     f"label=\"\"]; {'; '.join(by_level[level])};}}")
-    if len(present) > 1:
-        chain = " -> ".join(f"level{level}" for level in present)
-        lines.append(f"  {chain} [style=invis];")
+        with dot.subgraph() as rank:
+            rank.attr(rank="same")
+            rank.node(f"level{level}", shape="point", style="invis", width="0", height="0", label="")
+            for node_id in by_level[level]:
+                rank.node(node_id)
+    for lower, upper in itertools.pairwise(present):
+        dot.edge(f"level{lower}", f"level{upper}", style="invis")
     for child, parent in sorted(cmap.graph.subgraph(names).edges):
         weight = cmap.graph.edges[child, parent]["weight"]
-        label = f' [label="×{weight:g}"]' if weight != 1 else ""
-        lines.append(f"  {ids[child]} -> {ids[parent]}{label};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        dot.edge(ids[child], ids[parent], **({"label": f"×{weight:g}"} if weight != 1 else {}))
+    return dot.source
 
 
 # --- drawing -----------------------------------------------------------------------------------------
