@@ -7,6 +7,7 @@ as ``file:line:col: message``), 2 usage error, 3 a bug in capgraph (with a repor
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Annotated
@@ -63,6 +64,9 @@ app.command("report")(pictures.report_command)
 
 def main() -> None:
     """Entry point: usage errors exit 2, bugs exit 3 with a report instead of a bare traceback."""
+    # capgraph uses no pydantic plugins, and looking for them reads the metadata of every installed
+    # package before the first map is validated (start-up); a user's own setting still wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:  # usage errors: exit status 2

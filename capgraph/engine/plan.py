@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from capgraph.engine import kofn
+from capgraph.engine.weights import weight_matrix
 from capgraph.format.graph import below, map_depth
 from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
@@ -67,7 +68,7 @@ class RuleBlock:
     rule: str
     nodes: np.ndarray
     children: np.ndarray
-    matrix: sp.csr_matrix | None = None
+    matrix: Any = None  # engine.weights.weight_matrix: RowSums or a scipy CSR matrix
     trials: np.ndarray | None = None  # padded rules: (T, parents), a child per trial, -1 pads
     ks: np.ndarray | None = None
     kofn: kofn.KOfNBlock | None = None  # tail rules: see engine/kofn.py
@@ -260,7 +261,7 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
                     cols.append(column[index[c]])
                     weights.append(w)
             block.children = np.array(kids)
-            block.matrix = sp.csr_matrix((weights, (rows, cols)), shape=(len(members), len(kids)))
+            block.matrix = weight_matrix(rows, cols, weights, (len(members), len(kids)))
         elif rule.batch == "padded":  # a child once per trial (k_of_n) or once (min)
             repeat = (lambda c: int(c)) if rule.per_trial else (lambda c: 1)  # noqa: E731
             per_node = [[index[c] for c, count in sorted(spec.capabilities[n].requires.items())

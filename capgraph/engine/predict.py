@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logit
 
 from capgraph.engine import kofn
 from capgraph.engine.plan import Plan, evaluate
@@ -78,6 +77,11 @@ def first_crossing(log_x: np.ndarray, values: np.ndarray, level: float | np.ndar
     log_cross = np.where(reached, log_x[lo] + t * (log_x[np.minimum(lo + 1, n - 1)] - log_x[lo]),
                          np.nan)
     return Crossing(log_cross, lo, t, at_start)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 − p)), with numpy alone (scipy.special costs start-up)."""
+    return np.log(p) - np.log1p(-p)
 
 
 def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndarray,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import betainc, ndtr
 
 from capgraph.kernels.kinds import Registry, Rule
 
@@ -72,6 +71,8 @@ def binomial_tail(p: np.ndarray, n: np.ndarray | int, k: np.ndarray | int) -> np
     >>> round(float(binomial_tail(np.array(0.5), 3, 2)), 6)
     0.5
     """
+    from scipy.special import betainc  # deferred: only k-of-n maps need it; saves start-up
+
     p = np.asarray(p)
     dtype = p.dtype if p.dtype.kind == "f" else np.dtype(float)
     n, k = np.asarray(n), np.asarray(k)
@@ -149,6 +150,8 @@ def k_of_n_normal(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks
     >>> round(float(v[0, 0]), 6)
     0.517035
     """
+    from scipy.special import ndtr  # deferred: only k-of-n maps need it; saves start-up
+
     dtype = values.dtype.type
     mean = np.zeros((groups.shape[1], values.shape[1]), dtype=values.dtype)
     var, third = np.zeros_like(mean), np.zeros_like(mean)

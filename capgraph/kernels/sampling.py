@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class Interval:
 
 
 
-Z95 = float(ndtri(0.95))  # 1.6449: the 95th percentile of a standard normal
+Z95 = 1.6448536269514722  # the 95th percentile of a standard normal, scipy.special.ndtri(0.95)
 
 
 def scale_draws(values: list[float | Interval], z: np.ndarray) -> np.ndarray:
@@ -67,6 +66,8 @@ def truncated_draws(values: list[float | Interval], eps: np.ndarray, low: float 
     Points ignore ``eps``. ``low``/``high`` may be arrays broadcasting to (n, samples), e.g. a floor
     bounded by its own draw's ceiling.
     """
+    from scipy.special import ndtr, ndtri  # deferred: only ranged maps draw; saves start-up
+
     mu = np.array([_mid(v) for v in values])[:, None]
     sigma = np.array([_sigma(v) for v in values])[:, None]
     ranged = sigma > 0

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -108,6 +107,9 @@ def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Itera
         nonlocal done
         done += n
         if "bar" not in state and console.is_terminal and time.monotonic() - started > delay and total:
+            # deferred: rich.progress is a tenth of predict's start-up, and most runs never show a bar
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             bar = Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                            TimeRemainingColumn(), console=console, transient=True)
             bar.start()
