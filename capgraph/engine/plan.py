@@ -26,7 +26,7 @@ from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.lenses import LENSES
 from capgraph.kernels.rules import RULES, normalised
-from capgraph.kernels.sampling import Interval, latent, scale_draws, truncated_draws
+from capgraph.kernels.sampling import latent, median, scale_draws, truncated_draws
 
 #: Most nodes in one block: bounds the temporaries of a vectorised step on very large maps.
 BLOCK = 2048
@@ -211,13 +211,13 @@ def _blocks(groups: dict) -> list[tuple[object, list[str]]]:
 
 def _draw_scale(values, z, samples: int) -> np.ndarray:
     if samples == 1:  # the point estimate: every interval at its median
-        return np.log10([v.median if isinstance(v, Interval) else v for v in values])[:, None]
+        return np.log10([median(v) for v in values])[:, None]
     return scale_draws(values, z)
 
 
 def _draw(values, eps, low, high, samples: int) -> np.ndarray:
     if samples == 1:
-        return np.array([v.median if isinstance(v, Interval) else v for v in values], dtype=float)[:, None]
+        return np.array([median(v) for v in values], dtype=float)[:, None]
     return truncated_draws(values, eps, low, high)
 
 

@@ -36,7 +36,7 @@ from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.kinds import Lens, Param
 from capgraph.kernels.lenses import LENSES
 from capgraph.kernels.rules import RULES
-from capgraph.kernels.sampling import Interval
+from capgraph.kernels.sampling import Interval, median
 
 #: A map may also write its curves against pretraining loss (needs a loss law).
 CurveAxis = Literal["params", "tokens", "flops", "loss"]
@@ -194,11 +194,6 @@ FractionParam = Annotated[
     float | Interval, PlainValidator(_param(parse_number, _unit_interval, log=False, below=1.0)),
     WithJsonSchema(_param_schema("unit")), _PARAM_JSON,
 ]
-
-
-def median(value: float | Interval) -> float:
-    """A parameter's point estimate: itself, or its interval's median."""
-    return value.median if isinstance(value, Interval) else value
 
 
 class Strict(BaseModel):

@@ -54,7 +54,7 @@ def scale_draws(values: list[float | Interval], z: np.ndarray) -> np.ndarray:
     ``z`` (n, samples) are the latent normals; a high z gives a *smaller* scale (an earlier, better
     curve). Points ignore z.
     """
-    mu = np.array([np.log10(_mid(v)) for v in values])[:, None]
+    mu = np.array([np.log10(median(v)) for v in values])[:, None]
     sigma = np.array([_log_sigma(v) for v in values])[:, None]
     return mu - sigma * z
 
@@ -68,7 +68,7 @@ def truncated_draws(values: list[float | Interval], eps: np.ndarray, low: float 
     """
     from scipy.special import ndtr, ndtri  # deferred: only ranged maps draw; saves start-up
 
-    mu = np.array([_mid(v) for v in values])[:, None]
+    mu = np.array([median(v) for v in values])[:, None]
     sigma = np.array([_sigma(v) for v in values])[:, None]
     ranged = sigma > 0
     safe = np.where(ranged, sigma, 1.0)
@@ -96,7 +96,12 @@ def latent(groups: np.ndarray, rho_skill: np.ndarray, rho_group: np.ndarray, rho
     return np.sqrt(r) * factors[groups] + np.sqrt(1 - r) * noise
 
 
-def _mid(v: float | Interval) -> float:
+def median(v: float | Interval) -> float:
+    """A parameter's point estimate: itself, or its interval's median.
+
+    >>> median(2.0), median(Interval(1e9, 1e11, log=True)), median(Interval(0.1, 0.3))
+    (2.0, 10000000000.0, 0.2)
+    """
     return v.median if isinstance(v, Interval) else float(v)
 
 
