@@ -69,4 +69,9 @@ def test_large_blocks_use_scipy():
     n = SMALL_BLOCK + 1
     big = weight_matrix(list(range(n)), list(range(n)), [1.0] * n, (n, n))
     assert sp.issparse(big)
-    assert isinstance(weight_matrix([0], [0], [1.0], (1, 1)), RowSums)
+    small = weight_matrix([1, 0], [0, 1], [2.0, 3.0], (2, 2))
+    assert isinstance(small, RowSums)
+    coo, reference = small.tocoo(), sp.coo_matrix(([2.0, 3.0], ([1, 0], [0, 1])), shape=(2, 2))
+    edges = sorted(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True))
+    assert edges == sorted(zip(reference.row.tolist(), reference.col.tolist(), reference.data.tolist(),
+                               strict=True))

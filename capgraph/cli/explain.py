@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from capgraph.cli.common import JsonOpt, MapArg, SamplesOpt, SeedOpt, emit_json, err, load_map, out
-from capgraph.model.capmap import DEFAULT_SAMPLES, DEFAULT_SEED
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 
 
 def explain(

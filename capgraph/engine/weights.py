@@ -9,6 +9,7 @@ meets the infinite log of a zero value, as a dense matrix would make it), in bou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,15 @@ import numpy as np
 SMALL_BLOCK = 256
 #: Values gathered at once by :class:`RowSums`: edges × columns, in slices of the columns.
 _GATHER = 1 << 20
+
+
+@dataclass(frozen=True)
+class Edges:
+    """A block's weights edge by edge (the attributes of a scipy COO matrix that the engine reads)."""
+
+    row: np.ndarray
+    col: np.ndarray
+    data: np.ndarray
 
 
 class RowSums:
@@ -42,6 +52,10 @@ class RowSums:
         out.rows, out.cols, out.shape, out.starts = self.rows, self.cols, self.shape, self.starts
         out.weights = self.weights.astype(dtype, copy=copy)
         return out
+
+    def tocoo(self) -> Edges:
+        """The edges as ``row``, ``col`` and ``data`` arrays, as scipy's ``tocoo()`` gives them."""
+        return Edges(self.rows, self.cols, self.weights)
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         out = np.empty((self.shape[0], x.shape[1]), dtype=np.result_type(self.weights, x))
