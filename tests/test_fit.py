@@ -152,7 +152,8 @@ def test_fit_json_has_exactly_the_issue_keys():
     y = curves.logistic(LX, 10.0, 1.5, 0.25, 1.0) + rng.normal(0, 0.02, LX.size)
     r = fit_with_intervals(LX, y, FitOptions(floor=0.25, ceiling=None), n_bootstrap=50, n_skipped=3)
     j = r.to_json()
-    assert list(j) == ["curve", "intervals", "n_used", "n_skipped", "rmse", "weights"]
+    assert list(j) == ["curve", "intervals", "n_used", "n_skipped", "rmse", "weights", "x_range"]
+    assert j["x_range"] == pytest.approx([10 ** LX.min(), 10 ** LX.max()])
     assert list(j["curve"]) == ["logistic"]
     assert set(j["curve"]["logistic"]) == {"midpoint", "slope", "floor", "ceiling"}
     assert set(j["intervals"]) == {"midpoint", "slope", "ceiling"}  # the fitted ones; floor is fixed
@@ -170,16 +171,20 @@ def _snippet_result():
     return fit_with_intervals(LX, y, n_bootstrap=200)
 
 
-def test_snippet_ranges_are_written_as_a_to_b():
+def test_snippet_ranges_keep_the_fit_as_their_centre():
     r = _snippet_result()
     text = r.yaml_snippet()
-    ranges = re.findall(r"^    (\w+): (\S+) to (\S+)  # fit: (\S+)$", text, flags=re.M)
+    ranges = re.findall(r"^    (\w+): \{p5: (\S+), p50: (\S+), p95: (\S+)\}$", text, flags=re.M)
     assert [name for name, *_ in ranges] == ["midpoint", "slope"]
-    for name, lo, hi, point in ranges:
-        assert parse_number(lo) < parse_number(hi)
+    for name, lo, mid, hi in ranges:
+        assert parse_number(lo) < parse_number(mid) < parse_number(hi)
         assert parse_number(lo) == pytest.approx(r.intervals[name][0], rel=5e-3)
-        assert parse_number(point) == pytest.approx(r.fit.params[name], rel=5e-3)
+        assert parse_number(hi) == pytest.approx(r.intervals[name][1], rel=5e-3)
+        assert parse_number(mid) == pytest.approx(r.fit.params[name], rel=5e-3)
     assert "    floor: 0\n" in text and "    ceiling: 1\n" in text
+    body = "\n".join("    " + line for line in text.splitlines())
+    slope = capgraph.loads(f"skills:\n  s:\n    threshold: 0.5\n{body}\n").spec.skills["s"].curve.logistic.slope
+    assert slope.median == pytest.approx(r.fit.params["slope"], rel=5e-3)  # read back with its centre
 
 
 def test_snippet_point_form_loads_as_a_map_curve():

@@ -102,8 +102,12 @@ def usage(hint: str, call: Callable[..., T], *args, **kwargs) -> T:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
 
 
-SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Monte Carlo samples for "
-                                         "parameter ranges.")]
+SamplesOpt = Annotated[int, typer.Option("--samples", min=0, help="Monte Carlo samples for "
+                                         "parameter ranges; 0 or 1: the point estimate, as --at-medians.")]
+
+
+AtMediansOpt = Annotated[bool, typer.Option("--at-medians", help="The map with every range at its "
+                                            "median (no Monte Carlo), instead of the Monte Carlo median.")]
 
 
 SeedOpt = Annotated[int, typer.Option("--seed", min=0,

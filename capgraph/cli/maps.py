@@ -9,6 +9,7 @@ import typer
 from capgraph.cli.common import (
     DEFAULT_SAMPLES,
     DEFAULT_SEED,
+    AtMediansOpt,
     JsonOpt,
     MapArg,
     SamplesOpt,
@@ -65,17 +66,20 @@ def predict(
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = DEFAULT_SEED,
     by: Annotated[str | None, typer.Option("--by", help="Also give the probability of having crossed by "
-                                           "this scale (e.g. 1e25 with --unit flops).",
+                                           "this scale (e.g. 1e25 with --unit flops) or date "
+                                           "(YYYY-MM-DD, with a timeline).",
                                            show_default=False)] = None,
     unit: UnitOpt = None,
     scenario: Annotated[str | None, typer.Option(help="Use a scenario of the map.")] = None,
     data_limit: Annotated[str | None, typer.Option(help="Usable training tokens, e.g. 3e14 "
                                                    "(overrides scale.data_limit).")] = None,
+    at_medians: AtMediansOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """At which scale each node with a threshold crosses it (params, tokens, FLOPs), with intervals."""
     check_unit(unit)
     cmap = with_options(load_map(path), scenario, data_limit)
+    samples = 1 if at_medians else samples
     check_samples(cmap, samples)
     options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
     if by is not None:
@@ -85,7 +89,7 @@ def predict(
         return
     from capgraph.outputs.terminal import outlook_table, predictions_table, progress_reporter
 
-    with progress_reporter(out, samples if cmap.uncertain else 0) as progress:
+    with progress_reporter(out, samples if cmap.monte_carlo(samples) else 0) as progress:
         predictions = cmap.predict(progress=progress, **options)
     out.print(predictions_table(cmap, predictions, by=by))
     extra = outlook_table(cmap, predictions)
@@ -95,18 +99,19 @@ def predict(
 
 def at(
     path: MapArg,
-    scale: Annotated[str, typer.Argument(help="A scale such as 70B, 1.4T or 1e24.",
-                                         show_default=False)],
+    scale: Annotated[str, typer.Argument(help="A scale such as 70B, 1.4T or 1e24, or a date "
+                                         "YYYY-MM-DD (with a timeline).", show_default=False)],
     unit: UnitOpt = None,
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = DEFAULT_SEED,
+    at_medians: AtMediansOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Every node's value at one scale, with a 90% interval when parameters are ranges."""
     check_unit(unit)
     cmap = load_map(path)
     check_samples(cmap, samples)
-    snap = usage("SCALE", cmap.at, scale, unit, samples=samples, seed=seed)
+    snap = usage("SCALE", cmap.at, scale, unit, samples=1 if at_medians else samples, seed=seed)
     if as_json:
         emit_json(snap.to_json())
         return
@@ -122,10 +127,11 @@ def schema() -> None:
     emit_json(json_schema())
 
 
-def compare(path: MapArg, as_json: JsonOpt = False) -> None:
+def compare(path: MapArg, samples: SamplesOpt = DEFAULT_SAMPLES, seed: SeedOpt = DEFAULT_SEED,
+            at_medians: AtMediansOpt = False, as_json: JsonOpt = False) -> None:
     """The crossing of every capability under every scenario of the map, side by side."""
     cmap = load_map(path)
-    result = cmap.compare()
+    result = cmap.compare(samples=1 if at_medians else samples, seed=seed)
     if as_json:
         emit_json(result)
         return

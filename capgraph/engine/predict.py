@@ -115,12 +115,12 @@ def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndar
     return np.where(np.isfinite(t), np.clip(t, a, b), (a + b) / 2)
 
 
-def sharpness(log_x: np.ndarray, values: np.ndarray) -> np.ndarray:
+def sharpness(log_x: np.ndarray, values: np.ndarray, steps: int = 32) -> np.ndarray:
     """Decades between 10% and 90% of each curve's rise over the range (nan if it does not rise)."""
-    start, end = values[:, 0], values[:, -1]
+    start, end = values[:, 0].astype(float), values[:, -1].astype(float)
     rise = end - start
-    low = first_crossing(log_x, values, start + 0.1 * rise).log_x
-    high = first_crossing(log_x, values, start + 0.9 * rise).log_x
+    low = first_crossing(log_x, values, start + 0.1 * rise, steps).log_x
+    high = first_crossing(log_x, values, start + 0.9 * rise, steps).log_x
     return np.where(rise > 1e-9, high - low, np.nan)
 
 
@@ -133,13 +133,17 @@ QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
 class Prediction:
     """When one node crosses its threshold (the JSON object of ``capgraph predict``).
 
-    ``status``, ``crossing``, the values, sharpness and bottleneck describe the point estimate (every
-    parameter range at its median). ``quantiles`` (5th, 50th and 95th percentiles of the crossing over
-    the Monte Carlo samples that cross, those already above it at the start of the range counted
-    at the start, a share given by ``p_above_at_start``), ``p_never`` (the share that never
-    crosses in range) and
-    ``p_crossed_by`` (the share crossed by a given scale) describe the uncertainty; without ranges
-    they follow from the point estimate.
+    For a map with parameter ranges the answer is the Monte Carlo one: ``crossing`` is the median
+    crossing over every draw (a draw that never crosses in range counts as beyond its end), and
+    ``status``, the values and sharpness are medians over the draws too; ``at_medians`` keeps the
+    map with every range at its median, a different (and generally not the median) answer. The
+    bottleneck is the child furthest from 1 at the median crossing in that map. ``quantiles`` are
+    the 5th, 50th and 95th percentiles of the crossing over all draws (None where a percentile lies
+    beyond the range: ``why_missing`` says so), draws already above the threshold at the start of
+    the range counted at the start (a share given by ``p_above_at_start``); ``p_never`` is the share
+    that never crosses in range, ``p_crossed_by`` the share crossed by a given scale and
+    ``p_data_limited`` the share whose crossing needs more training tokens than exist. Without
+    ranges (or in point mode) every one of them follows from the single point estimate.
     """
 
     name: str
@@ -153,13 +157,23 @@ class Prediction:
     max_value: float
     sharpness_decades: float | None
     bottleneck: str | None
-    quantiles: dict[str, ScalePoint] | None = None
+    quantiles: dict[str, ScalePoint | None] | None = None
     p_never: float = 0.0
     p_crossed_by: float | None = None
     p_above_at_start: float = 0.0
+    p_data_limited: float | None = None  # None: the map has no data limit
+    at_medians: Prediction | None = None  # the map at its parameter medians (ranged maps only)
+    why_missing: dict[str, str] | None = None  # a reason for each quantile that is None
+    extrapolated: tuple[str, ...] = ()  # curves below whose data the crossing lies beyond
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the crossing has a spread (its 5th and 95th percentiles differ)."""
+        q = self.quantiles
+        return bool(q) and not (q["p5"] is not None and q["p5"] == q["p95"])
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "kind": self.kind,
             "threshold": self.threshold,
@@ -171,11 +185,22 @@ class Prediction:
             "max_value": self.max_value,
             "sharpness_decades": self.sharpness_decades,
             "bottleneck": self.bottleneck,
-            "quantiles": {k: v.as_dict() for k, v in self.quantiles.items()} if self.quantiles else None,
+            "quantiles": ({k: v.as_dict() if v else None for k, v in self.quantiles.items()}
+                          if self.quantiles else None),
             "p_never": self.p_never,
             "p_above_at_start": self.p_above_at_start,
             "p_crossed_by": self.p_crossed_by,
+            "p_data_limited": self.p_data_limited,
+            "extrapolated": list(self.extrapolated),
         }
+        if self.why_missing:
+            out["why_missing"] = dict(self.why_missing)
+        if self.at_medians is not None:
+            a = self.at_medians
+            out["at_medians"] = {"status": a.status, "crossing": a.crossing.as_dict() if a.crossing else None,
+                                 "data_limited": a.data_limited, "sharpness_decades": a.sharpness_decades,
+                                 "bottleneck": a.bottleneck}
+        return out
 
 
 _STATUS_ORDER = {"above_at_start": 0, "crosses": 1, "never": 2}
@@ -191,18 +216,9 @@ def thresholded(plan: Plan) -> np.ndarray:
     return np.flatnonzero(~np.isnan(plan.thresholds))
 
 
-#: Per node from Monte Carlo: (quantiles, p_never, p_crossed_by, p_above_at_start).
-Uncertainty = tuple[dict[str, ScalePoint] | None, float, float | None, float]
-
-
 def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
-                    data_limit: float | None = None, *, by_log: float | None = None,
-                    uncertainty: list[Uncertainty] | None = None) -> list[Prediction]:
-    """Every thresholded node's prediction from a one-sample (point-estimate) plan.
-
-    ``uncertainty`` gives each node's :data:`Uncertainty` from Monte Carlo, in
-    :func:`thresholded` order; without it they follow from the point estimate itself.
-    """
+                    data_limit: float | None = None, *, by_log: float | None = None) -> list[Prediction]:
+    """Every thresholded node's prediction from a one-sample (point-estimate) plan."""
     values = evaluate(plan, log_x, slice(0, 1))[:, 0, :]
     nodes = thresholded(plan)
     out: list[Prediction] = []
@@ -212,7 +228,7 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
         crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
         _refine_kinks(plan, log_x, batch, crossing)
         sharp = sharpness(log_x, curves_).tolist()
-        neck = _bottlenecks(plan, values, batch, crossing)
+        neck = bottlenecks(plan, values, batch, crossing)
         points = units.points(crossing.log_x, axis)
         with np.errstate(invalid="ignore"):
             by = [None] * len(batch) if by_log is None else (crossing.log_x <= by_log + 1e-12).tolist()
@@ -220,22 +236,19 @@ def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
         at_start = crossing.at_start.tolist()
         columns = zip(batch.tolist(), never, at_start, points, by, sharp, curves_[:, 0].tolist(),
                       curves_[:, -1].tolist(), curves_.max(axis=1).tolist(), strict=True)
-        for row, (node, no, first, point, by_row, sharp_row, v0, v1, top) in enumerate(columns):
+        for node, no, first, point, by_row, sharp_row, v0, v1, top in columns:
             status = "never" if no else "above_at_start" if first else "crosses"
             point = None if no else point
-            if uncertainty is not None:
-                quantiles, p_never, p_by, p_start = uncertainty[start + row]
-            else:
-                quantiles = None if no else dict.fromkeys(QUANTILES, point)
-                p_never, p_by, p_start = float(no), None if by_row is None else float(by_row), float(first)
+            limited = bool(point and data_limit is not None and point.tokens > data_limit)
             out.append(Prediction(
                 name=plan.names[node], kind=plan.kinds[node], threshold=float(plan.thresholds[node]),
-                status=status, crossing=point,
-                data_limited=bool(point and data_limit is not None and point.tokens > data_limit),
+                status=status, crossing=point, data_limited=limited,
                 value_at_start=v0, value_at_end=v1, max_value=top,
                 sharpness_decades=None if math.isnan(sharp_row) else sharp_row,
-                bottleneck=neck.get(node), quantiles=quantiles, p_never=p_never, p_crossed_by=p_by,
-                p_above_at_start=p_start,
+                bottleneck=neck.get(node), quantiles=None if no else dict.fromkeys(QUANTILES, point),
+                p_never=float(no), p_crossed_by=None if by_row is None else float(by_row),
+                p_above_at_start=float(first),
+                p_data_limited=None if data_limit is None else float(limited),
             ))
     return sorted(out, key=sort_key)
 
@@ -264,7 +277,7 @@ def _refine_kinks(plan: Plan, log_x: np.ndarray, batch: np.ndarray, crossing: Cr
     crossing.log_x[rows[found]] = log_x[cells[cell[found]]] + local.log_x[found]
 
 
-def _bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
+def bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing) -> dict[int, str]:
     """The child whose improvement moves each node's crossing most (at the range's end if it never
     crosses): the largest :func:`bottleneck_scores`, ties to the lower value, then plan order."""
     row, child, score, value = bottleneck_scores(plan, values, batch, crossing)
@@ -372,27 +385,34 @@ def _tail_scores(block, rows_of_block: np.ndarray, at, h: float = 1e-6):
 
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
-                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+                     progress: Callable[[int], None] | None = None,
+                     extras: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
 
     Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for,
     and within that in slices of about ``CACHE_FLOATS`` values, which keep a level's arrays in the
     processor's cache: streaming each step's arrays from memory costs three times as much.
+    Given a dict ``extras``, it is filled with each draw's ``start``, ``end`` and ``top`` values and
+    ``sharp`` (sharpness in decades), arrays shaped like the result, for the Monte Carlo medians.
     """
     nodes = thresholded(plan)
     out = np.full((len(nodes), plan.samples), np.nan)
+    if extras is not None:
+        for key in ("start", "end", "top", "sharp"):
+            extras[key] = np.full((len(nodes), plan.samples), np.nan)
     step = min(chunk, max(MIN_SLICE, CACHE_FLOATS // max(1, len(plan) * log_x.size)))
     for c0 in range(0, plan.samples, chunk):
         for s0 in range(c0, min(plan.samples, c0 + chunk), step):
-            _crossings_of_slice(plan, log_x, nodes, s0, min(plan.samples, c0 + chunk, s0 + step), out)
+            _crossings_of_slice(plan, log_x, nodes, s0, min(plan.samples, c0 + chunk, s0 + step), out,
+                                extras)
         if progress:
             progress(min(plan.samples, c0 + chunk) - c0)
     return out
 
 
 def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: int, s1: int,
-                        out: np.ndarray) -> None:
-    """Crossings of samples s0 to s1 into ``out`` (nodes, samples)."""
+                        out: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
+    """Crossings of samples s0 to s1 into ``out`` (nodes, samples), and ``extras`` when given."""
     values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
     width = s1 - s0
     per_batch = max(1, BATCH_ROWS // width)
@@ -402,24 +422,12 @@ def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: in
         level = np.repeat(plan.thresholds[batch], width)
         # 6 halvings and a secant: within about 1.5e-5 decades, as 12 halvings were
         found = first_crossing(log_x, rows, level, steps=6).log_x
-        out[n0:n0 + len(batch), s0:s1] = found.reshape(len(batch), width)
+        cells = (slice(n0, n0 + len(batch)), slice(s0, s1))
+        out[cells] = found.reshape(len(batch), width)
+        if extras is not None:
+            shape = (len(batch), width)
+            extras["start"][cells] = rows[:, 0].reshape(shape)
+            extras["end"][cells] = rows[:, -1].reshape(shape)
+            extras["top"][cells] = rows.max(axis=1).reshape(shape)
+            extras["sharp"][cells] = sharpness(log_x, rows, steps=10).reshape(shape)
 
-
-def summarize_samples(log_cross: np.ndarray, log_start: float, axis: str, units: FixedRatio,
-                      by_log: float | None = None) -> list[Uncertainty]:
-    """Per node: crossing quantiles over the samples that cross, p_never, p_crossed_by and the
-    share already above the threshold at ``log_start``, the start of the range."""
-    out = []
-    crossed = ~np.isnan(log_cross)
-    p_never = 1.0 - crossed.mean(axis=1)
-    p_start = (log_cross == log_start).mean(axis=1)
-    with np.errstate(invalid="ignore"):
-        reached = (log_cross <= by_log).mean(axis=1) if by_log is not None else None
-    for i in range(log_cross.shape[0]):
-        quantiles = None
-        if crossed[i].any():
-            qs = np.quantile(log_cross[i, crossed[i]], list(QUANTILES.values()))
-            quantiles = dict(zip(QUANTILES, units.points(qs, axis), strict=True))
-        out.append((quantiles, float(p_never[i]), None if reached is None else float(reached[i]),
-                    float(p_start[i])))
-    return out

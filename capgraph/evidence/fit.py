@@ -347,6 +347,8 @@ class FitResult:
 
     ``n_refits`` bootstrap refits succeeded and ``n_failed`` failed; the intervals rest on the
     former only, so that is the number to quote.
+    ``x_range`` is the smallest and largest scale in the data fitted (None when unknown): beyond
+    it the curve is an extrapolation.
     """
 
     fit: Fit
@@ -359,9 +361,10 @@ class FitResult:
     scatter: dict[str, Any] | None = None
     n_refits: int = 0
     n_failed: int = 0
+    x_range: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights[, scatter]."""
+        """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights, x_range[, scatter]."""
         out = {
             "curve": self.fit.curve_json(),
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
@@ -369,6 +372,7 @@ class FitResult:
             "n_skipped": self.n_skipped,
             "rmse": self.fit.rmse,
             "weights": self.weights,
+            "x_range": list(self.x_range) if self.x_range else None,
         }
         if self.scatter is not None:
             out["scatter"] = self.scatter
@@ -392,21 +396,35 @@ class FitResult:
         """:meth:`to_json` plus the bootstrap's counts ``{"refits", "failed"}``: a cache entry."""
         return {**self.to_json(), "bootstrap": {"refits": self.n_refits, "failed": self.n_failed}}
 
+    def ranges(self) -> dict[str, dict[str, float]]:
+        """Each fitted parameter as ``{p5, p50, p95}``: the bootstrap's ends around the fit itself.
+
+        The centre is the point fit, not the middle of the interval (bootstrap intervals of a
+        slope or a midpoint are skewed). A fit outside its own bootstrap interval, which a bound
+        can cause, widens the interval to include it.
+        """
+        out = {}
+        for name, (lo, hi) in self.intervals.items():
+            centre = self.fit.params[name]
+            if lo < hi:
+                out[name] = {"p5": min(lo, centre), "p50": centre, "p95": max(hi, centre)}
+        return out
+
     def yaml_snippet(self, ranges: bool = True) -> str:
         """The fit as a map's ``curve:`` block.
 
-        With ``ranges``, each fitted parameter is written as its 90% interval ``"A to B"`` with the
-        point estimate in a comment; without, as the point estimate alone.
+        With ``ranges``, each fitted parameter is written as ``{p5, p50, p95}``: its 90% bootstrap
+        interval around the point fit; without, as the point estimate alone.
         """
         lines = ["curve:", f"  {self.fit.curve}:"]
+        spread = self.ranges() if ranges else {}
         for name, value in self.fit.params.items():
-            text = format_number(value)
-            if ranges and name in self.intervals:
-                lo, hi = (format_number(v) for v in self.intervals[name])
+            if name in spread:
+                lo, mid, hi = (format_number(spread[name][k]) for k in ("p5", "p50", "p95"))
                 if lo != hi:
-                    lines.append(f"    {name}: {lo} to {hi}  # fit: {text}")
+                    lines.append(f"    {name}: {{p5: {lo}, p50: {mid}, p95: {hi}}}")
                     continue
-            lines.append(f"    {name}: {text}")
+            lines.append(f"    {name}: {format_number(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -422,11 +440,12 @@ def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFA
     weights = "none" if sigma is None else "stderr"
     fit = fit_curve(log_x, y, opts, sigma, through=through)
     spread = _scatter(log_x, y, fit, opts) if scatter else None
+    x_range = (float(10.0 ** np.min(log_x)), float(10.0 ** np.max(log_x)))
     if n_bootstrap <= 0:
-        return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread)
+        return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread, x_range=x_range)
     boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through)
     return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
-                     spread, len(boot.samples), boot.n_failed)
+                     spread, len(boot.samples), boot.n_failed, x_range)
 
 
 def _scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> dict[str, Any]:

@@ -216,11 +216,12 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
             return None
         scatter = value.get("scatter")
         boot = value["bootstrap"]
+        lo, hi = (float(v) for v in value["x_range"])  # entries from before x_range are refitted
         if not (_count(boot["refits"], 0) and _count(boot["failed"], 0)):
             return None
         return FitResult(fit, intervals, int(n_skipped), weights=weights,
                          scatter=dict(scatter) if isinstance(scatter, Mapping) else None,
-                         n_refits=int(boot["refits"]), n_failed=int(boot["failed"]))
+                         n_refits=int(boot["refits"]), n_failed=int(boot["failed"]), x_range=(lo, hi))
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # ValidationError too
         return None
 
@@ -240,32 +241,42 @@ def options_of(spec: FitSpec) -> FitOptions:
 def resolve_fits(spec: MapSpec, document: Document | None = None) -> MapSpec:
     """Replace each ``curve: {fit: ...}`` by the fitted logistic or power law.
 
-    The parameters are point estimates, or with ``ranges: true`` their 90% bootstrap intervals.
+    The parameters are point estimates, or with ``ranges: true`` their 90% bootstrap intervals
+    around the point fit (``{p5, p50, p95}``).
 
     Data paths are relative to the map file (to the working folder for a map read from text).
     Raises :class:`MapError` with every problem located in the map.
     """
+    return resolve_fits_with_data(spec, document)[0]
+
+
+def resolve_fits_with_data(spec: MapSpec, document: Document | None = None
+                           ) -> tuple[MapSpec, dict[str, tuple[float, float]]]:
+    """:func:`resolve_fits`, and the scale range of each fitted skill's data, by skill name."""
     fitted = {name: s for name, s in spec.skills.items() if s.curve.fit is not None}
     if not fitted:
-        return spec
+        return spec, {}
     base = Path(document.path).parent if document and Path(document.path).is_file() else Path.cwd()
     problems: list[Problem] = []
     skills = dict(spec.skills)
+    spans: dict[str, tuple[float, float]] = {}
     for name, skill in fitted.items():
         if spec.scale.axis == "loss":  # a score falls with loss: a rising curve cannot be fitted to it
             problems.append(_problem(document, ("skills", name, "curve", "fit"), "a fit: curve is fitted "
                                      "against params, tokens or FLOPs; this map's axis is loss", key=True))
             continue
         try:
-            curve = _resolve_one(skill.curve.fit, base)
+            curve, span = _resolve_one(skill.curve.fit, base)
         except _Located as exc:
             problems.append(_problem(document, ("skills", name, "curve", "fit", *exc.loc), exc.message,
                                      key=exc.key))
             continue
         skills[name] = skill.model_copy(update={"curve": curve})
+        if span is not None:
+            spans[name] = span
     if problems:
         raise MapError(problems)
-    return spec.model_copy(update={"skills": skills})
+    return spec.model_copy(update={"skills": skills}), spans
 
 
 def map_fits(path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP,
@@ -298,9 +309,9 @@ class _Located(Exception):
         self.loc, self.message, self.key = loc, message, key
 
 
-def _resolve_one(fs: FitSpec, base: Path) -> Curve:
+def _resolve_one(fs: FitSpec, base: Path) -> tuple[Curve, tuple[float, float] | None]:
     if fs.capability or fs.family:
-        return _fit_checked(fs, base, forecast=True)
+        return _fit_checked(fs, base, forecast=True), None
     if fs.scatter and fs.curve != "logistic":
         raise _Located((), "scatter, capability and family apply to curve: logistic", key=True)
     try:  # a cache hit needs the data file's hash only, not the parsed table
@@ -312,10 +323,8 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
     if result is None:
         result = _fit_checked(fs, base)
     curve = result.fit.curve_json()
-    if fs.ranges:  # fitted parameters become 90% ranges: {p5, p95} from the bootstrap
-        params = curve[result.fit.curve]
-        for name, (lo, hi) in result.intervals.items():
-            params[name] = {"p5": lo, "p95": hi} if lo < hi else params[name]
+    if fs.ranges:  # fitted parameters become {p5, p50, p95}: the bootstrap's ends around the fit
+        curve[result.fit.curve].update(result.ranges())
     if fs.scatter and result.scatter is not None:  # some model of a size, not only the typical one
         params = curve[result.fit.curve]
         log_mid = math.log10(result.fit.params["midpoint"])
@@ -326,7 +335,7 @@ def _resolve_one(fs: FitSpec, base: Path) -> Curve:
                                 (q["p5"], q["p95"]))
         if lo < hi:
             params["midpoint"] = {"p5": 10.0 ** lo, "p95": 10.0 ** hi}
-    return Curve.model_validate(curve)
+    return Curve.model_validate(curve), result.x_range
 
 
 def _fit_checked(fs: FitSpec, base: Path, forecast: bool = False) -> FitResult | Curve:

@@ -121,7 +121,7 @@ _INTERVAL_TEXT = re.compile(r"^\s*(\S+)\s+to\s+(\S+)\s*$")
 
 
 def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.inf):
-    """Validator for a curve parameter: a number, ``"A to B"`` or ``{p5: A, p95: B}``.
+    """Validator for a curve parameter: a number, ``"A to B"``, ``{p5: A, p95: B}`` or ``{p5, p50, p95}``.
 
     A plain float strictly between ``above`` and ``below`` takes a fast path (anything else, the
     full checks): maps of 100,000 skills are mostly such floats.
@@ -134,13 +134,14 @@ def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.i
     def validate(value: Any) -> float | Interval:
         if type(value) is float and above < value < below:
             return value
-        ends = None
+        ends, centre = None, None
         if isinstance(value, str) and (match := _INTERVAL_TEXT.match(value)):
             ends = match.groups()
         elif isinstance(value, dict):
-            if set(value) != {"p5", "p95"}:
-                raise PydanticCustomError("interval_keys", "an interval is written {p5: low, p95: high}")
-            ends = (value["p5"], value["p95"])
+            if set(value) not in ({"p5", "p95"}, {"p5", "p50", "p95"}):
+                raise PydanticCustomError("interval_keys", "an interval is written {p5: low, p95: high} "
+                                          "or with its median {p5: low, p50: median, p95: high}")
+            ends, centre = (value["p5"], value["p95"]), value.get("p50")
         if ends is None:
             return one(value)
         low, high = one(ends[0]), one(ends[1])
@@ -148,7 +149,12 @@ def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.i
             raise PydanticCustomError(
                 "interval_order", f"the interval's ends are reversed: {low:g} to {high:g}"
             )
-        return low if low == high else Interval(low, high, log)
+        mid = None if centre is None else one(centre)
+        if mid is not None and not low <= mid <= high:
+            raise PydanticCustomError(
+                "interval_median", f"the median {mid:g} must lie between p5 {low:g} and p95 {high:g}"
+            )
+        return low if low == high else Interval(low, high, log, mid)
 
     return validate
 
@@ -162,8 +168,8 @@ def _param_schema(kind: str) -> dict[str, Any]:
         "anyOf": [
             *base["anyOf"],
             {"type": "string", "pattern": rf"^\s*{end}\s+to\s+{end}\s*$"},
-            {"type": "object", "properties": {"p5": base, "p95": base}, "required": ["p5", "p95"],
-             "additionalProperties": False},
+            {"type": "object", "properties": {"p5": base, "p50": base, "p95": base},
+             "required": ["p5", "p95"], "additionalProperties": False},
         ]
     }
 
@@ -175,13 +181,18 @@ Fraction = Annotated[Number, AfterValidator(_unit_interval), WithJsonSchema(numb
 Threshold = Annotated[Number, AfterValidator(_open_unit), WithJsonSchema(number_schema("open_unit"))]
 
 def _dump_param(value: float | Interval) -> float | dict[str, float]:
-    """JSON form of a parameter, which reads back as the same value: a number or {p5, p95}."""
-    return {"p5": value.p5, "p95": value.p95} if isinstance(value, Interval) else value
+    """JSON form of a parameter, which reads back as the same value: a number, {p5, p95} or {p5, p50, p95}."""
+    if not isinstance(value, Interval):
+        return value
+    if value.p50 is None:
+        return {"p5": value.p5, "p95": value.p95}
+    return {"p5": value.p5, "p50": value.p50, "p95": value.p95}
 
 
 _PARAM_JSON = PlainSerializer(_dump_param, when_used="json")
 
-# Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}).
+# Curve parameters: a number or a 90% interval ("3e9 to 3e10", {p5: 3e9, p95: 3e10}), optionally
+# with its median ({p5: 3e9, p50: 7e9, p95: 3e10}).
 ScaleParam = Annotated[
     float | Interval, PlainValidator(_param(parse_scale, None, log=True)),
     WithJsonSchema(_param_schema("scale")), _PARAM_JSON,

@@ -10,7 +10,7 @@ import copy
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from capgraph.core.limits import memory_refusal
 from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_scale
+from capgraph.engine.central import central_predictions
 from capgraph.engine.explain import Explanation
 from capgraph.engine.explain import explain as explain_crossing
 from capgraph.engine.plan import Plan, compile_plan, evaluate
@@ -35,7 +36,6 @@ from capgraph.engine.predict import (
     crossing_samples,
     grid,
     point_estimates,
-    summarize_samples,
 )
 from capgraph.format import graph as graphs
 from capgraph.format.problems import pydantic_problems
@@ -49,6 +49,7 @@ from capgraph.kernels.scale import AXES, UNITS, ScalePoint
 from capgraph.model.compare import compare
 from capgraph.model.records import Comparison, CrossingDraws, Predictions
 from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
+from capgraph.world.timeline import date_to_log_flops, parse_date
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -63,16 +64,25 @@ MEMORY_FLOATS = 32_000_000
 class Snapshot(RecordsMixin):
     """Every node's value at one scale (the JSON object of ``capgraph at``).
 
-    ``values`` are the point estimate; ``quantiles`` give each node's 5th, 50th and 95th
-    percentiles over the Monte Carlo samples (all equal to the value when nothing is uncertain).
+    ``values`` are the answer: for a map with ranges, each node's median over the Monte Carlo
+    draws; ``quantiles`` give its 5th, 50th and 95th percentiles (all equal to the value when
+    nothing is uncertain, or in point mode). ``at_medians`` holds the values of the map with every
+    range at its median (ranged maps under Monte Carlo only; None otherwise).
     """
 
     scale: ScalePoint
     values: dict[str, float]
     quantiles: dict[str, dict[str, float]]
+    at_medians: dict[str, float] | None = None
+    date: str | None = None  # the date asked about, when the scale was given as one
 
     def to_json(self) -> dict[str, Any]:
-        return {"scale": self.scale.as_dict(), "values": self.values, "quantiles": self.quantiles}
+        out = {"scale": self.scale.as_dict(), "values": self.values, "quantiles": self.quantiles}
+        if self.date is not None:
+            out["date"] = self.date
+        if self.at_medians is not None:
+            out["at_medians"] = self.at_medians
+        return out
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat record a node: ``node``, ``value``, ``p5``, ``p50``, ``p95`` and the scale."""
@@ -99,10 +109,18 @@ class CapabilityMap:
 
     def __init__(self, spec: MapSpec, document: Document | None = None, *, efficiency: float = 1.0,
                  scenario: str | None = None) -> None:
+        #: Scale range (on the map's axis) of the data behind each fitted or ``points`` curve.
+        self.data_spans: dict[str, tuple[float, float]] = {}
         if any(skill.curve.fit is not None for skill in spec.skills.values()):
-            from capgraph.evidence.fitmap import resolve_fits  # scipy.optimize: imported only when needed
+            # scipy.optimize: imported only when needed
+            from capgraph.evidence.fitmap import resolve_fits_with_data
 
-            spec = resolve_fits(spec, document)  # `fit:` curves become the fitted logistic / power law
+            # `fit:` curves become the fitted logistic / power law
+            spec, self.data_spans = resolve_fits_with_data(spec, document)
+        self.fitted = frozenset(self.data_spans)
+        for name, skill in spec.skills.items():
+            if skill.curve.points:
+                self.data_spans[name] = (skill.curve.points[0].x, skill.curve.points[-1].x)
         self.spec = spec
         self.document = document
         self.path = document.path if document else None
@@ -220,7 +238,31 @@ class CapabilityMap:
                 message = (f"'{name}' extrapolates: its points cover {points[0].x:g}–{points[-1].x:g} "
                            f"but the range is {lo:g}–{hi:g}; the value is held flat outside them")
                 out.append(self._problem(loc, message))
+        for name in sorted(self.fitted):
+            first, last = self.data_spans[name]
+            if lo < first or hi > last:
+                message = (f"'{name}' extrapolates: it was fitted to data covering {first:g}–{last:g} "
+                           f"but the range is {lo:g}–{hi:g}; crossings beyond the data are marked")
+                out.append(self._problem(("skills", name, "curve", "fit"), message))
         return out
+
+    def extrapolated(self, p: Prediction) -> tuple[str, ...]:
+        """The fitted or ``points`` curves under ``p`` whose data its crossing lies beyond."""
+        if p.crossing is None or not self.data_spans:
+            return ()
+        at = getattr(p.crossing, self.axis)
+        return tuple(name for name in self._curves_under(p.name)
+                     if not self.data_spans[name][0] <= at <= self.data_spans[name][1])
+
+    def _curves_under(self, name: str) -> list[str]:
+        """The skills with data spans at or below ``name``, sorted."""
+        if "_spans_under" not in self.__dict__:
+            under: list[frozenset[str]] = []
+            for i, node in enumerate(self.plan.names):  # children come before parents
+                own = frozenset([node]) if node in self.data_spans else frozenset()
+                under.append(own.union(*(under[c] for c in self.plan.children[i])))
+            self.__dict__["_spans_under"] = under
+        return sorted(self.__dict__["_spans_under"][self.plan.index[name]])
 
     def _problem(self, loc, message: str) -> Problem:
         if self.document:
@@ -232,8 +274,13 @@ class CapabilityMap:
     def log_axis(self, scale: float | str, unit: str | None = None) -> float:
         """log10 of a scale given in ``unit`` (default: the map's axis), on the grid axis.
 
-        The grid axis is the map's axis, or FLOPs for a map written against loss.
+        The grid axis is the map's axis, or FLOPs for a map written against loss. A date
+        ``YYYY-MM-DD`` stands for the compute of the largest run on that day under the map's
+        ``timeline`` (``unit`` is then ignored).
         """
+        day = parse_date(scale)
+        if day is not None:
+            return self._log_date(day)
         unit = (unit or self.axis).lower()  # FLOPs and flops are one unit
         if unit not in UNITS:
             raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
@@ -249,6 +296,14 @@ class CapabilityMap:
             raise ValueError(f"a loss of {scale} means a model of under one parameter; "
                              "for a model size give the unit (--unit params, tokens or flops)")
         return log_x
+
+    def _log_date(self, day) -> float:
+        timeline = self.spec.timeline
+        if timeline is None:
+            raise ValueError(f"{day.isoformat()} is a date, but the map has no timeline to turn dates "
+                             "into compute; add a timeline block or give a scale")
+        log_flops = date_to_log_flops(day, timeline.start, timeline.flops, timeline.growth_per_year)
+        return float(self.units.convert(log_flops, "flops", self.grid_axis))
 
     def curves(self, log_x: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
         """Each node's point-estimate value at grid-axis scales ``log_x`` (1-d), for plots and tables."""
@@ -283,19 +338,29 @@ class CapabilityMap:
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
            seed: int = DEFAULT_SEED) -> Snapshot:
-        """Every node's value at one scale (``unit`` defaults to the map's axis), with intervals."""
+        """Every node's value at one scale (``unit`` defaults to the map's axis), with intervals.
+
+        ``scale`` may be a date ``YYYY-MM-DD`` when the map has a timeline. For a map with ranges
+        the values are Monte Carlo medians; ``samples`` of 0 or 1 gives the map at its medians.
+        """
+        day = parse_date(scale)
         log_x = np.array([self.log_axis(scale, unit)])
         point = evaluate(self.plan, log_x)[:, 0, 0]
-        if self.uncertain and samples > 1:
+        names = self.nodes
+        at_medians = None
+        if self.monte_carlo(samples):
             drawn = evaluate(self.sampled_plan(samples, seed), log_x)[:, :, 0]
             qs = np.quantile(drawn, list(QUANTILES.values()), axis=1)  # (3, nodes)
+            values = qs[1]
+            at_medians = {n: float(point[i]) for i, n in enumerate(names)}
         else:
             qs = np.repeat(point[None, :], len(QUANTILES), axis=0)
-        names = self.nodes
+            values = point
         return Snapshot(
             self._reporting.point(float(log_x[0]), self.grid_axis),
-            {n: float(point[i]) for i, n in enumerate(names)},
+            {n: float(values[i]) for i, n in enumerate(names)},
             {n: {k: float(qs[j, i]) for j, k in enumerate(QUANTILES)} for i, n in enumerate(names)},
+            at_medians, None if day is None else day.isoformat(),
         )
 
     def predict(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
@@ -316,7 +381,8 @@ class CapabilityMap:
         """The raw Monte Carlo crossings behind :meth:`predict`'s quantiles, per node and sample.
 
         The same samples, grid and seed as ``predict``: the quantiles of
-        ``draws().crossings(name)`` over the samples that cross are ``predict``'s quantiles. A map
+        ``draws().crossings(name)`` over all samples, those that never cross (nan) counted as
+        beyond the range, are ``predict``'s quantiles, and their median its crossing. A map
         without ranges has one draw, its point estimate on the Monte Carlo grid.
         """
         lo, hi = self.log_range
@@ -332,15 +398,27 @@ class CapabilityMap:
     def _predict(self, samples, seed, by, by_unit, progress) -> list[Prediction]:
         lo, hi = self.log_range
         by_log = None if by is None else self.log_axis(by, by_unit)
-        uncertainty = None
-        if self.uncertain and samples > 1:
+        fine = grid(lo, hi, GRID_PER_DECADE)
+        limit = self.spec.scale.data_limit
+        point = point_estimates(self.plan, fine, self.grid_axis, self._reporting, limit, by_log=by_log)
+        if self.monte_carlo(samples):
             plan = self.sampled_plan(samples, seed)
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
             chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
-            uncertainty = summarize_samples(crossing_samples(plan, log_x, chunk, progress), lo,
-                                            self.grid_axis, self._reporting, by_log)
-        return point_estimates(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
-                               self.spec.scale.data_limit, by_log=by_log, uncertainty=uncertainty)
+            extras: dict[str, np.ndarray] = {}
+            log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
+            point = central_predictions(self.plan, point, fine, log_cross, extras, self.grid_axis,
+                                        self._reporting, limit, by_log)
+        if self.data_spans:
+            point = [replace(p, extrapolated=self.extrapolated(p)) for p in point]
+        return point
+
+    def monte_carlo(self, samples: int) -> bool:
+        """Whether ``samples`` draws make a Monte Carlo run: a map with ranges and more than one.
+
+        ``samples`` of 0 or 1 is point mode: the map at its parameter medians, no draws.
+        """
+        return self.uncertain and samples > 1
 
     def explain(self, name: str, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
                 progress: Callable[[int], None] | None = None) -> Explanation:
@@ -376,16 +454,20 @@ class CapabilityMap:
             return self._predict_json(options)
 
     def _predict_json(self, options: dict[str, Any]) -> dict[str, Any]:
-        return {
+        samples = options.get("samples", DEFAULT_SAMPLES)
+        out = {
             "map": self.name,
             "axis": self.axis,
-            "samples": options.get("samples", DEFAULT_SAMPLES) if self.uncertain else 1,
+            "samples": samples if self.monte_carlo(samples) else 1,
             "seed": options.get("seed", DEFAULT_SEED),
             "capabilities": [{**p.to_json(), **self.outlook(p)} for p in self.predict(**options)],
             "scenario": self.scenario_name,
             "efficiency": self.efficiency,
             "allocation": self.allocation_json(),
         }
+        if self.uncertain:  # which of a ranged map's two answers this is
+            out["estimate"] = "median" if self.monte_carlo(samples) else "at_medians"
+        return out
 
     # --- the real world: allocation, data limits, dates, scenarios -----------------------------------
 
@@ -415,31 +497,30 @@ class CapabilityMap:
         return crossing_date(self.spec.timeline, flops)
 
     def outlook(self, p: Prediction) -> dict[str, Any]:
-        """JSON keys a prediction gains from the real world: ``data_limit``, ``date`` and ``dates``.
+        """JSON keys a prediction gains from the real world: ``data_limit``, ``date``, ``dates``.
 
         A crossing beyond the data limit gets no date: the trend in compute does not reach it.
-        ``dates`` gives the date of each crossing quantile (``p5``, ``p50``, ``p95``) when the map
-        has a timeline, each likewise none where that quantile needs more data than exists.
+        ``dates`` gives the date of each crossing percentile (``p5``, ``p50``, ``p95``) when the map
+        has a timeline, each likewise none where that percentile needs more data than exists or
+        lies beyond the range; ``dates_missing`` says why for each one that is none.
         """
         check = self.data_limit_check(p)
         dated = p.crossing is not None and not (check and check.exceeds)
+        dates, missing = self._quantile_dates(p)
         return {
             "data_limit": check.to_json() if check else None,
             "date": self.date(p.crossing.flops) if dated and p.crossing else None,
-            "dates": self._quantile_dates(p),
+            "dates": dates,
+            "dates_missing": missing,
         }
 
-    def _quantile_dates(self, p: Prediction) -> dict[str, str | None] | None:
-        timeline, limit = self.spec.timeline, self.spec.scale.data_limit
+    def _quantile_dates(self, p: Prediction) -> tuple[dict[str, str | None] | None, dict[str, str] | None]:
+        timeline = self.spec.timeline
         if timeline is None or not p.quantiles:
-            return None
-        from capgraph.world.timeline import flops_to_dates, iso_dates
+            return None, None
+        from capgraph.world.outlook import quantile_dates
 
-        keys = list(p.quantiles)
-        dates = iso_dates(flops_to_dates([p.quantiles[k].flops for k in keys], timeline.start,
-                                         timeline.flops, timeline.growth_per_year))
-        return {k: None if limit is not None and p.quantiles[k].tokens > limit else d
-                for k, d in zip(keys, dates, strict=True)}
+        return quantile_dates(timeline, p.quantiles, self.spec.scale.data_limit, p.why_missing)
 
     def scenario(self, name: str, *, data_limit: float | None = None) -> CapabilityMap:
         """This map under scenario ``name`` (``"baseline"``: as written), optionally with a data limit.
@@ -472,9 +553,35 @@ class CapabilityMap:
         """``baseline`` and the map's scenarios, in the order written."""
         return [BASELINE, *self.base.spec.scenarios]
 
-    def compare(self) -> Comparison:
-        """The crossing of every capability under every scenario (``capgraph compare --json``)."""
-        return Comparison(compare(self))
+    def compare(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Comparison:
+        """The crossing of every capability under every scenario (``capgraph compare --json``).
+
+        For a map with ranges each crossing is the Monte Carlo median with its interval, as in
+        :meth:`predict`; ``samples`` of 0 or 1 compares the maps at their parameter medians.
+        """
+        with _gc_paused():
+            return Comparison(compare(self, samples=samples, seed=seed))
+
+    def bands(self, log_x: np.ndarray, names: list[str] | None = None, *, samples: int = DEFAULT_SAMPLES,
+              seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
+        """Each node's 5th, 50th and 95th percentile value at grid-axis scales ``log_x``, (3, points).
+
+        The median curve of a map with ranges crosses a threshold exactly at the median crossing
+        (each draw's curve rises, so half the draws are above the threshold where half have
+        crossed), which is why plots draw it rather than the map at its medians. Without ranges, or
+        with ``samples`` of 0 or 1, the three rows are the point-estimate curve.
+        """
+        names = names or self.nodes
+        rows = [self.plan.index[n] for n in names]
+        if not self.monte_carlo(samples):
+            point = evaluate(self.plan, log_x)[rows, 0, :]
+            return {n: np.repeat(point[i][None, :], 3, axis=0) for i, n in enumerate(names)}
+        plan = self.sampled_plan(samples, seed)
+        chunk = max(1, min(samples, MEMORY_FLOATS // (len(plan) * max(1, log_x.size))))
+        drawn = np.concatenate([evaluate(plan, log_x, slice(s0, min(samples, s0 + chunk)))[rows]
+                                for s0 in range(0, samples, chunk)], axis=1)  # (names, samples, points)
+        qs = np.quantile(drawn, list(QUANTILES.values()), axis=1)  # (3, names, points)
+        return {n: qs[:, i, :] for i, n in enumerate(names)}
 
     def with_changes(self, patch: Mapping[str, Any]) -> CapabilityMap:
         """A new map: this one with ``patch`` merged in, the JSON Merge Patch that scenarios use.

@@ -38,6 +38,37 @@ def _sharp(p: Prediction) -> str:
     return NONE if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
 
 
+def _interval(p: Prediction, unit: str) -> str:
+    """``median [p5–p95]`` of the crossing in one unit; one number when it has no spread.
+
+    A percentile beyond the range shows as ``never`` (the median: the crossing itself).
+    """
+    q = p.quantiles
+    if not q:
+        return ""
+    fmt = (lambda x: number(x, unit, 3 if not p.uncertain else 2))
+
+    def one(key: str) -> str:
+        return "never" if q[key] is None else fmt(getattr(q[key], unit))
+
+    prefix = "≤ " if p.status == "above_at_start" else ""
+    if not p.uncertain:
+        return prefix + one("p50")
+    return f"{prefix}{one('p50')} [{one('p5')}–{one('p95')}]"
+
+
+def _extrapolation_note(table: Table, predictions: list[Prediction]) -> None:
+    """Mark crossings beyond the data of a fitted or points curve below them, with a caption."""
+    beyond = sorted({name for p in predictions for name in p.extrapolated})
+    if beyond:
+        table.caption = f"† beyond the data behind {', '.join(beyond)}: an extrapolation"
+        table.caption_justify = "left"
+
+
+def _mark(p: Prediction) -> str:
+    return " †" if p.extrapolated else ""
+
+
 _TEXT_COLUMNS = ("node", "kind", "bottleneck", "")
 
 
@@ -58,10 +89,11 @@ def _scenario(cmap: CapabilityMap) -> str:
 
 
 def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
-    if cmap.uncertain:
+    if any(p.at_medians is not None for p in predictions):  # a Monte Carlo run
         return _uncertain_table(cmap, predictions, by)
     by_column = [] if by is None else [f"by {by}"]
-    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis){_scenario(cmap)}",
+    point = ", every range at its median" if cmap.uncertain else ""
+    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis{point}){_scenario(cmap)}",
                    ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", *by_column,
                     "bottleneck"])
     for p in predictions:
@@ -72,27 +104,32 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
             assert c is not None
             prefix = at_most(p.status)
             style = "bold red" if p.data_limited else ""
-            cells = [Text(prefix + number(c.params, "params")),
+            cells = [Text(prefix + number(c.params, "params") + _mark(p)),
                      Text(prefix + number(c.tokens, "tokens") + (" data-limited" if p.data_limited else ""),
                           style=style),
                      Text(prefix + number(c.flops, "flops"))]
         crossed = [] if by is None else ["yes" if p.p_crossed_by else "no"]
         table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), *crossed, p.bottleneck or "")
+    _extrapolation_note(table, predictions)
     return table
 
 
 def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None) -> Table:
-    """Median crossing with its 90% interval, the share that never crosses, and the bottleneck."""
+    """Median crossing with its 90% interval in each unit, the sharpness, the share that never
+    crosses, and the bottleneck."""
     by_column = [] if by is None else [f"by {by}"]
     table = _table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
                    f"{_scenario(cmap)}",
-                   ["node", "threshold", "params", "FLOPs", "never", *by_column, "bottleneck"])
+                   ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", "never",
+                    *by_column, "bottleneck"])
     for p in predictions:
-        row = [p.name, f"{p.threshold:g}", quantiles_text(p.quantiles, "params") or never_text(),
-               quantiles_text(p.quantiles, "flops"), f"{p.p_never:.0%}"]
+        params = (_interval(p, "params") + _mark(p)) if p.crossing else Text("never", style="dim")
+        row = [p.name, f"{p.threshold:g}", params, _interval(p, "tokens"), _interval(p, "flops"),
+               _sharp(p), f"{p.p_never:.0%}"]
         if by is not None:
             row.append(f"{p.p_crossed_by:.0%}")
         table.add_row(*row, p.bottleneck or "")
+    _extrapolation_note(table, predictions)
     return table
 
 
@@ -125,10 +162,10 @@ def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Itera
 
 
 def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
-    if cmap.uncertain:
+    if snap.at_medians is not None:  # a Monte Carlo run
         return _uncertain_snapshot(cmap, snap)
     s = snap.scale
-    table = _table(f"{cmap.name} at {_scale_point(s)}",
+    table = _table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}",
                    ["node", "kind", "value", "threshold", ""])
     for name in cmap.nodes[::-1]:  # most composite first
         value, threshold = snap.values[name], cmap.threshold(name)
@@ -140,13 +177,18 @@ def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
     return table
 
 
+def _when(snap: Snapshot) -> str:
+    return f"{snap.date}: " if snap.date else ""
+
+
 def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot) -> Table:
     s = snap.scale
-    table = _table(f"{cmap.name} at {_scale_point(s)}: median [90% interval]",
+    table = _table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}: median [90% interval]",
                    ["node", "kind", "value", "threshold"])
     for name in cmap.nodes[::-1]:
-        threshold = cmap.threshold(name)
-        table.add_row(name, cmap.graph.nodes[name]["kind"], value_interval(snap.quantiles[name]),
+        q, threshold = snap.quantiles[name], cmap.threshold(name)
+        text = f"{snap.values[name]:.4f}" if q["p5"] == q["p95"] else value_interval(q)
+        table.add_row(name, cmap.graph.nodes[name]["kind"], text,
                       "" if threshold is None else f"{threshold:g}")
     return table
 
@@ -230,8 +272,11 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
             cells.append(NONE if loss is None else f"{loss:.3f}")
         if limit is not None:
             check = cmap.data_limit_check(p)
-            if check is None:
-                cells.append(NONE)
+            share = p.p_data_limited
+            if share is not None and 0.0 < share < 1.0:  # the draws disagree: say how many exceed
+                cells.append(Text(f"{share:.0%} of draws exceed", style="yellow"))
+            elif check is None:
+                cells.append("exceeds" if share == 1.0 else NONE)
             elif not check.exceeds:
                 cells.append("fits")
             elif check.reachable is None:
@@ -244,9 +289,18 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
                 cells.append(Text(f"needs {human(check.needed_tokens)}; unreachable on the data",
                                   style="bold red"))
         if timeline is not None:
-            cells.append(date_text(extra["date"]))
+            cells.append(_dates(p, extra))
         table.add_row(*cells)
     return table
+
+
+def _dates(p: Prediction, extra: dict) -> str:
+    """The crossing's date, with the dates of its 90% interval when it has a spread."""
+    dates = extra.get("dates")
+    if not p.uncertain or not dates:
+        return extra["date"] or "–"
+    ends = [dates[k] or ("never" if p.quantiles[k] is None else "beyond data") for k in ("p5", "p95")]
+    return f"{extra['date'] or '–'} [{ends[0]}–{ends[1]}]"
 
 
 def comparison_table(result: dict) -> Table:
@@ -266,6 +320,10 @@ def comparison_table(result: dict) -> Table:
                 cells.append(Text(never_text(), style="dim"))
             else:
                 text = at_most(cell["status"]) + number(cell["crossing"]["flops"], "flops")
+                q = cell.get("quantiles")
+                if q and q["p5"] != q["p95"]:  # a spread: the 90% interval under the median
+                    ends = ["never" if q[k] is None else f"{q[k]['flops']:.2g}" for k in ("p5", "p95")]
+                    text += f"\n[{ends[0]}–{ends[1]}]"
                 if cell["date"]:
                     text += f"\n{cell['date']}"
                 style = "bold red" if cell["data_limited"] else ""

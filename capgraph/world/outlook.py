@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from capgraph.core.units import human
 from capgraph.kernels.scale import LOG6, ScalePoint
+from capgraph.world.timeline import flops_to_dates, iso_dates
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,29 @@ def check_data_limit(units, crossing: ScalePoint, limit: float,
     # efficiency divides the compute any run needs; the run itself (N on D tokens, in the
     # baseline's terms) is the same, so min_params is the baseline-equivalent model size
     return DataLimitCheck(limit, crossing.tokens, True, True, flops / efficiency, params)
+
+
+def quantile_dates(timeline, quantiles: dict[str, ScalePoint | None], limit: float | None,
+                   why_missing: dict[str, str] | None = None
+                   ) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The date of each crossing percentile under ``timeline``, and why each missing one is missing.
+
+    A percentile has no date when it lies beyond the range (the reason comes in ``why_missing``),
+    when it needs more training tokens than ``limit`` (the trend in compute does not make data),
+    or when the trend reaches it outside years 1–9999.
+    """
+    keys = [k for k, q in quantiles.items() if q is not None]
+    found = iso_dates(flops_to_dates([quantiles[k].flops for k in keys], timeline.start,
+                                     timeline.flops, timeline.growth_per_year)) if keys else []
+    dates: dict[str, str | None] = dict.fromkeys(quantiles)
+    missing: dict[str, str] = {k: (why_missing or {}).get(k, f"{k} lies beyond the range")
+                               for k, q in quantiles.items() if q is None}
+    for k, d in zip(keys, found, strict=True):
+        tokens = quantiles[k].tokens
+        if limit is not None and tokens > limit:
+            missing[k] = f"{k} needs {human(tokens)} training tokens, more than the {human(limit)} that exist"
+        elif d is None:
+            missing[k] = f"the compute trend reaches {k} outside years 1–9999"
+        else:
+            dates[k] = d
+    return dates, missing

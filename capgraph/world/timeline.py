@@ -7,11 +7,19 @@ and vectorised, so Monte Carlo quantiles of crossings convert in one call.
 >>> from datetime import date
 >>> iso_dates(flops_to_dates([5e26, 2e27], date(2026, 1, 1), 5e26, 4.0))
 ['2026-01-01', '2027-01-01']
+
+Dates are questions too: :func:`date_to_log_flops` runs the trend the other way, so "by
+2028-01-01" becomes the compute of the largest run on that day.
+
+>>> round(date_to_log_flops(date(2027, 1, 1), date(2026, 1, 1), 5e26, 4.0), 4) == round(math.log10(2e27), 4)
+True
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -59,3 +67,25 @@ def crossing_date(timeline, flops: float | None) -> str | None:
         return None
     dates = flops_to_dates([flops], timeline.start, timeline.flops, timeline.growth_per_year)
     return iso_dates(dates)[0]
+
+
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def parse_date(text: object) -> dt.date | None:
+    """``text`` as a date if it is written YYYY-MM-DD, else None; a malformed date raises ValueError."""
+    if isinstance(text, dt.date):
+        return text
+    match = _ISO_DATE.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError as exc:
+        raise ValueError(f"{text.strip()} is not a date: {exc}") from None
+
+
+def date_to_log_flops(day: dt.date, start: dt.date, start_flops: float, growth_per_year: float) -> float:
+    """log10 of the largest run's FLOPs on ``day`` under the trend (the inverse of :func:`flops_to_dates`)."""
+    years = (day - start).days / DAYS_PER_YEAR
+    return math.log10(start_flops) + years * math.log10(growth_per_year)
