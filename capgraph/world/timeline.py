@@ -9,10 +9,12 @@ and vectorised, so Monte Carlo quantiles of crossings convert in one call.
 ['2026-01-01', '2027-01-01']
 
 Dates are questions too: :func:`date_to_log_flops` runs the trend the other way, so "by
-2028-01-01" becomes the compute of the largest run on that day.
+2028-01-01" becomes the compute of the largest run on that day (two mean years: 16 × 5e26, less
+the half day by which 2026–2027 falls short of two Gregorian mean years), and back:
 
->>> round(date_to_log_flops(date(2027, 1, 1), date(2026, 1, 1), 5e26, 4.0), 4) == round(math.log10(2e27), 4)
-True
+>>> log_c = date_to_log_flops(date(2028, 1, 1), date(2026, 1, 1), 5e26, 4.0)
+>>> f"{10 ** log_c:.3g}", iso_dates(flops_to_dates([10 ** log_c], date(2026, 1, 1), 5e26, 4.0))
+('7.99e+27', ['2028-01-01'])
 """
 
 from __future__ import annotations
