@@ -45,6 +45,7 @@ CANNOT = {
     "low < high": "a range's low end below its high end",
     "strictly increasing": "points with increasing scales",
     "the interval's ends are reversed": "an interval's low end below its high end",
+    "must lie between p5": "an interval's median between its ends",
     "finite": "NaN and infinity (YAML `.nan` and `.inf` compare as no JSON number does)",
     "irreducible loss": "a loss range above the loss law's irreducible loss E",
 }
@@ -79,6 +80,7 @@ BOUNDS = [
     LOGISTIC.format("midpoint: 1e10, slope: 1, floor: {p5: 0.1}"),
     "skills:\n  s: {curve: {power_law: {scale: 1e9, exponent: 0}}}\n",
     LOGISTIC.format("midpoint: 3e10 to 3e9, slope: 1"),
+    LOGISTIC.format("midpoint: {p5: 3e9, p50: 5e10, p95: 3e10}, slope: 1"),
     "skills:\n  s: {curve: {points: [[1e8, 0.1], [1e10, 1.5]]}}\n",
     "skills:\n  s: {curve: {points: [[0, 0.1], [1e10, 0.5]]}}\n",
     "skills:\n  s: {curve: {points: [[1e8, 0.1]]}}\n",

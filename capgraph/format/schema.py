@@ -160,7 +160,8 @@ def _param(parse, check, *, log: bool, above: float = 0.0, below: float = math.i
 
 
 def _param_schema(kind: str) -> dict[str, Any]:
-    """A curve parameter: a number of ``kind``, ``"A to B"`` with such ends, or ``{p5: A, p95: B}``."""
+    """A curve parameter: a number of ``kind``, ``"A to B"`` with such ends, or ``{p5: A, p95: B}``
+    (optionally with ``p50``)."""
     base = number_schema(kind)
     core, suffix = _TEXT[kind]
     end = f"{core}{suffix}"  # interval ends are single words: no space before a suffix
