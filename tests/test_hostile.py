@@ -383,7 +383,7 @@ CASES = [
     O("map-symlink-ok", ["check", "{link.yaml}"], 0),
     O("check-many-one-bad", ["check", "{m.yaml}", "{dir}", "/dev/zero"], 1, says="is a directory"),
     # --- CLI options ---------------------------------------------------------------------------------
-    O("samples-zero", ["predict", "{m.yaml}", "--samples", "0"]),
+    O("samples-zero", ["predict", "{m.yaml}", "--samples", "0"], 0),  # no draws: the point estimate
     O("samples-negative", ["predict", "{m.yaml}", "--samples", "-5"]),
     O("samples-float", ["predict", "{m.yaml}", "--samples", "1e9"]),
     O("samples-billion", ["predict", "{m.yaml}", "--samples", "1000000000"], says="CAPGRAPH_MAX_MEMORY",

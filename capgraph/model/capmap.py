@@ -329,11 +329,13 @@ class CapabilityMap:
 
         Every draw is made before evaluation is chunked: a skill's parameters (four for a logistic)
         with their normal deviates and latent factor, about eight float64 a sample, and each
-        node's crossing; the evaluation itself is chunked to a fixed budget.
+        node's crossing with what its median needs (start, end and top values, sharpness, the
+        crossing sorted and in tokens: seven a sample); the evaluation itself is chunked to a
+        fixed budget.
         """
         if not self.uncertain or samples <= 1:
             return None
-        floats = float(samples) * (8 * len(self.spec.skills) + 2 * len(self.plan))
+        floats = float(samples) * (8 * len(self.spec.skills) + 7 * len(self.plan))
         return memory_refusal(floats, f"--samples {samples:,}")
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
