@@ -20,11 +20,9 @@ from capgraph.outputs.wording import (
     NONE,
     at_most,
     counted,
-    date_text,
     never_text,
     node_summary,
     number,
-    quantiles_text,
     scenario_words,
     value_interval,
 )
@@ -46,10 +44,10 @@ def _interval(p: Prediction, unit: str) -> str:
     q = p.quantiles
     if not q:
         return ""
-    fmt = (lambda x: number(x, unit, 3 if not p.uncertain else 2))
+    digits = 2 if p.uncertain else 3
 
     def one(key: str) -> str:
-        return "never" if q[key] is None else fmt(getattr(q[key], unit))
+        return "never" if q[key] is None else number(getattr(q[key], unit), unit, digits)
 
     prefix = "≤ " if p.status == "above_at_start" else ""
     if not p.uncertain:
