@@ -20,12 +20,26 @@ from capgraph.core.files import write_atomic
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and fork")
 
 
-def _interrupt(args: list[str], cwd, after: float) -> tuple[int, str, float]:
-    """Run the CLI, send Ctrl-C after ``after`` seconds; (exit status, output, seconds it took to end)."""
+def _interrupt(args: list[str], cwd, after: float, *, when_forked: bool = False) -> tuple[int, str, float]:
+    """Run the CLI, send Ctrl-C; (exit status, output, seconds it took to end).
+
+    Ctrl-C comes ``after`` seconds in, or, with ``when_forked``, as soon as the command has forked
+    the child that does the long work (so the test does not depend on how fast this machine is).
+    """
     process = subprocess.Popen([sys.executable, "-c", "from capgraph.cli.entry import main; main()", *args],
                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    time.sleep(after)
+    if when_forked:
+        children = f"/proc/{process.pid}/task/{process.pid}/children"
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            with open(children) as f:
+                if f.read().strip():
+                    break
+            time.sleep(0.05)
+        time.sleep(0.3)  # well inside the layout, which takes seconds
+    else:
+        time.sleep(after)
     if process.poll() is not None:
         raise AssertionError(f"the command ended before it could be interrupted: {process.communicate()[0]}")
     sent = time.monotonic()
@@ -34,7 +48,7 @@ def _interrupt(args: list[str], cwd, after: float) -> tuple[int, str, float]:
     return process.returncode, output, time.monotonic() - sent
 
 
-def _big_graph(path, n: int = 400) -> None:
+def _big_graph(path, n: int = 800) -> None:
     """A map whose layout takes Graphviz many seconds: n capabilities over tangled children."""
     lines = ["skills:"] + [f"  s{i}: {{curve: {{logistic: {{midpoint: 1e{9 + i % 4}, slope: 1}}}}}}"
                            for i in range(40)]
@@ -49,7 +63,8 @@ def _big_graph(path, n: int = 400) -> None:
 def test_ctrl_c_during_graphviz_layout(tmp_path):
     _big_graph(tmp_path / "big.yaml")
     (tmp_path / "out").mkdir()
-    code, output, took = _interrupt(["render", "big.yaml", "-o", "out/big.svg"], tmp_path, after=6.0)
+    code, output, took = _interrupt(["render", "big.yaml", "-o", "out/big.svg"], tmp_path, after=0,
+                                    when_forked=True)
     assert code == 130, output
     assert "Traceback" not in output
     assert "interrupted" in output
