@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from capgraph.cli.common import JsonOpt, MapArg, SamplesOpt, SeedOpt, emit_json, err, load_map, out
+from capgraph.cli.common import JsonOpt, MapArg, SamplesOpt, SeedOpt, emit_json, err, load_map, out, usage
 from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
+
+# The library is imported in the command's body: `capgraph --help` loads none of it (start-up).
 
 
 def explain(
@@ -32,11 +34,9 @@ def explain(
     try:
         # a bar on stderr, on a terminal only, once sampling takes over a second; none for --json
         with progress_reporter(err, 0 if as_json or not cmap.uncertain else samples) as progress:
-            result = cmap.explain(node, samples=samples, seed=seed, progress=progress)
-    except KeyError as exc:
+            result = usage("NODE", cmap.explain, node, samples=samples, seed=seed, progress=progress)
+    except KeyError as exc:  # an unknown node, with did-you-mean
         raise typer.BadParameter(str(exc.args[0]), param_hint="NODE") from None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="NODE") from None
     from capgraph.outputs.explain import explanation_table, tornado
 
     if fmt and output:
