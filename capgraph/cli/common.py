@@ -131,6 +131,25 @@ def check_samples(cmap: CapabilityMap, samples: int) -> None:
         raise typer.BadParameter(refusal, param_hint="--samples")
 
 
+SelectOpt = Annotated[list[str] | None, typer.Option(
+    "--select", "-s", help="Only these nodes, dbt-style: NODE, +NODE (and what it requires), NODE+ "
+    "(and what requires it), +NODE+, 2+NODE (two steps); repeat for several.", show_default=False)]
+
+
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="Leave these nodes out (same forms as --select).", show_default=False)]
+
+
+def selection(cmap: CapabilityMap, select: list[str] | None, exclude: list[str] | None) -> set[str] | None:
+    """The nodes ``--select``/``--exclude`` keep (None: no selector given, so every node)."""
+    if not select and not exclude:
+        return None
+    hint = "--select" if select else "--exclude"
+    chosen = set(usage(hint, cmap.select, select or (), exclude or ()))
+    if not chosen:
+        raise typer.BadParameter("leaves no node to show", param_hint=hint)
+    return chosen
+
 
 def check_unit(unit: str | None, axes_only: bool = False) -> None:
     """``--unit`` must name a unit: any (loss too, with a loss law), or with ``axes_only`` a scale axis."""

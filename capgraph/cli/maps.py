@@ -10,16 +10,19 @@ from capgraph.cli.common import (
     DEFAULT_SAMPLES,
     DEFAULT_SEED,
     AtMediansOpt,
+    ExcludeOpt,
     JsonOpt,
     MapArg,
     SamplesOpt,
     SeedOpt,
+    SelectOpt,
     UnitOpt,
     check_samples,
     check_unit,
     emit_json,
     load_map,
     out,
+    selection,
     usage,
     warn,
     with_options,
@@ -48,17 +51,19 @@ def check(
         raise typer.Exit(1)
 
 
-def show(path: MapArg, as_json: JsonOpt = False) -> None:
+def show(path: MapArg, select: SelectOpt = None, exclude: ExcludeOpt = None,
+         as_json: JsonOpt = False) -> None:
     """Show the hierarchy as a tree: each node's curve or rule, lens and threshold."""
     cmap = load_map(path)
+    only = selection(cmap, select, exclude)
     if as_json:
         from capgraph.outputs.jsonout import hierarchy_json
 
-        emit_json(hierarchy_json(cmap))
+        emit_json(hierarchy_json(cmap, only))
         return
     from capgraph.outputs.terminal import hierarchy_tree
 
-    out.print(hierarchy_tree(cmap, out.width))
+    out.print(hierarchy_tree(cmap, out.width, only))
 
 
 def predict(
@@ -74,6 +79,8 @@ def predict(
     data_limit: Annotated[str | None, typer.Option(help="Usable training tokens, e.g. 3e14 "
                                                    "(overrides scale.data_limit).")] = None,
     at_medians: AtMediansOpt = False,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """At which scale each node with a threshold crosses it (params, tokens, FLOPs), with intervals."""
@@ -84,14 +91,25 @@ def predict(
     options = {"samples": samples, "seed": seed, "by": by, "by_unit": unit}
     if by is not None:
         usage("--by", cmap.log_axis, by, unit)
+    only = selection(cmap, select, exclude)
     if as_json:
-        emit_json(cmap.predict_json(**options))
+        payload = cmap.predict_json(**options)
+        if only is not None:
+            payload["capabilities"] = [p for p in payload["capabilities"] if p["name"] in only]
+        emit_json(payload)
         return
     from capgraph.outputs.terminal import outlook_table, predictions_table, progress_reporter
 
     with progress_reporter(out, samples if cmap.monte_carlo(samples) else 0) as progress:
         predictions = cmap.predict(progress=progress, **options)
-    out.print(predictions_table(cmap, predictions, by=by))
+    if only is not None:
+        predictions = [p for p in predictions if p.name in only]
+    if not predictions and only is None:
+        from capgraph.outputs.wording import NO_THRESHOLD
+
+        out.print(NO_THRESHOLD, markup=False)
+        return
+    out.print(predictions_table(cmap, predictions, by=by, width=out.width))
     extra = outlook_table(cmap, predictions)
     if extra is not None:
         out.print(extra)
@@ -105,19 +123,24 @@ def at(
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = DEFAULT_SEED,
     at_medians: AtMediansOpt = False,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Every node's value at one scale, with a 90% interval when parameters are ranges."""
     check_unit(unit)
     cmap = load_map(path)
     check_samples(cmap, samples)
+    only = selection(cmap, select, exclude)
     snap = usage("SCALE", cmap.at, scale, unit, samples=1 if at_medians else samples, seed=seed)
+    if only is not None:
+        snap = snap.only(n for n in cmap.nodes if n in only)
     if as_json:
         emit_json(snap.to_json())
         return
     from capgraph.outputs.terminal import snapshot_table
 
-    out.print(snapshot_table(cmap, snap))
+    out.print(snapshot_table(cmap, snap, width=out.width))
 
 
 def schema() -> None:

@@ -6,7 +6,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capgraph.cli.common import MapArg, check_unit, err, finite, load_map, out, unit_name, usage
+from capgraph.cli.common import (
+    ExcludeOpt,
+    MapArg,
+    SelectOpt,
+    check_unit,
+    err,
+    finite,
+    load_map,
+    out,
+    selection,
+    unit_name,
+    usage,
+)
 from capgraph.core.defaults import LENS_LENGTH, LENS_OPTIONS
 from capgraph.core.suggest import did_you_mean
 
@@ -95,6 +107,8 @@ def render_command(
     depth: Annotated[int | None, typer.Option("--depth", min=0, help="With --focus: how many steps "
                                               "up and down to draw [default: 1].",
                                               show_default=False)] = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
 ) -> None:
     """Draw the map as a graph (.svg, .png, .pdf or .dot), coloured by each node's value."""
     from capgraph.outputs.render import FORMATS, render
@@ -110,7 +124,8 @@ def render_command(
     _check_at(cmap, at, unit)
     if focus is not None:
         _check_names(cmap, [focus], "--focus")
-    _write(output, render(cmap, fmt, at=at, unit=unit, focus=focus, depth=depth))
+    only = selection(cmap, select, exclude)
+    _write(output, render(cmap, fmt, at=at, unit=unit, focus=focus, depth=depth, only=only))
 
 
 def plot_command(
@@ -143,7 +158,8 @@ def plot_command(
     _write(output, plot(cmap, fmt, nodes or None, show_lenses=lenses, at=at, unit=unit, **extra))
 
 
-def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: PictureUnitOpt = None) -> None:
+def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: PictureUnitOpt = None,
+                   select: SelectOpt = None, exclude: ExcludeOpt = None) -> None:
     """Write one self-contained HTML page: the graph, the curves, the predictions, every node."""
     from capgraph.outputs.report import report
 
@@ -153,4 +169,5 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     _need_graphviz()
     cmap = load_map(path)
     _check_at(cmap, at, unit)
-    _write(output, report(cmap, at=at, unit=unit).encode("utf-8"))
+    only = selection(cmap, select, exclude)
+    _write(output, report(cmap, at=at, unit=unit, only=only).encode("utf-8"))

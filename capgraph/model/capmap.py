@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import gc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -41,6 +41,7 @@ from capgraph.format import graph as graphs
 from capgraph.format.problems import pydantic_problems
 from capgraph.format.scenarios import BASELINE, merge_patch, merged_document
 from capgraph.format.schema import MapSpec, field_names
+from capgraph.format.select import select as select_nodes
 from capgraph.format.source import Document, load_document, parse_document
 from capgraph.format.validate import validate
 from capgraph.kernels.curves import FAMILIES
@@ -89,6 +90,13 @@ class Snapshot(RecordsMixin):
         scale = self.scale.as_dict()
         return [{"node": name, "value": value, **self.quantiles[name], **scale}
                 for name, value in self.values.items()]
+
+    def only(self, names: Iterable[str]) -> Snapshot:
+        """The same snapshot for ``names`` alone, in their order."""
+        names = list(names)
+        medians = None if self.at_medians is None else {n: self.at_medians[n] for n in names}
+        return Snapshot(self.scale, {n: self.values[n] for n in names},
+                        {n: self.quantiles[n] for n in names}, medians, self.date)
 
 
 class CapabilityMap:
@@ -214,6 +222,15 @@ class CapabilityMap:
             ):
                 return True
         return False
+
+    def select(self, selectors: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
+        """The nodes dbt-style selectors pick (``+node``, ``node+``, ``+node+``, ``2+node``; several:
+        their union; every node when none), less those ``exclude`` picks, levels then names.
+
+        Raises ``ValueError`` naming each unknown node with a did-you-mean hint.
+        """
+        chosen = select_nodes(self.spec, selectors, exclude)
+        return [n for n in self.nodes if n in chosen]
 
     def node(self, name: str):
         """The declared skill or capability called ``name``."""

@@ -29,8 +29,9 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def hierarchy_json(cmap: CapabilityMap) -> dict[str, Any]:
-    """``capgraph show --json``: each node's kind, summary, threshold, description and inputs."""
+def hierarchy_json(cmap: CapabilityMap, only: set[str] | None = None) -> dict[str, Any]:
+    """``capgraph show --json``: each node's kind, summary, threshold, description and inputs
+    (of the nodes in ``only``, when given), levels then names."""
     from capgraph.outputs.wording import node_summary  # deferred: it loads the kernels (start-up)
 
     return {
@@ -40,6 +41,6 @@ def hierarchy_json(cmap: CapabilityMap) -> dict[str, Any]:
             {"name": n, "kind": cmap.graph.nodes[n]["kind"], "summary": node_summary(cmap, n, detail=True),
              "threshold": cmap.threshold(n), "description": cmap.node(n).description,
              "requires": {c: cmap.graph.edges[c, n]["weight"] for c in sorted(cmap.graph.predecessors(n))}}
-            for n in cmap.nodes
+            for n in cmap.nodes if only is None or n in only
         ],
     }

@@ -277,7 +277,7 @@ def _legend(cmap: CapabilityMap, log_at: float, unit: str | None, focus: str | N
 
 def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None,
            focus: str | None = None, depth: int | None = None,
-           predictions: list[Prediction] | None = None) -> str:
+           predictions: list[Prediction] | None = None, only: set[str] | None = None) -> str:
     """The map as DOT text.
 
     Parameters
@@ -289,6 +289,8 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
         Draw only ``focus`` and the nodes within ``depth`` steps of it (default 1).
     predictions
         ``cmap.predict()``, when the caller has it already.
+    only
+        Draw only these nodes (``--select``); inputs left out show as dashed borders.
     """
     predictions = cmap.predict(samples=1) if predictions is None else predictions
     if focus is not None:
@@ -297,6 +299,8 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     else:
         steps = None
         names = set(cmap.graph)
+    if only is not None:
+        names &= only
     log_at = default_at(cmap, names, predictions) if at is None else cmap.log_axis(at, unit)
     views = node_views(cmap, names, log_at, predictions, unit)
     ids = {v.name: f"n{i}" for i, v in enumerate(views)}

@@ -155,15 +155,21 @@ def allocation_text(cmap: CapabilityMap) -> str:
     return "; ".join(parts)
 
 
-def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None) -> str:
+def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None,
+           only: set[str] | None = None) -> str:
     """The HTML page; ``at`` (in ``unit``) is the scale the graph is coloured at (default:
-    :func:`capgraph.render.default_at`)."""
+    :func:`capgraph.render.default_at`); ``only``: just these nodes (``--select``)."""
     import numpy as np
 
+    from capgraph.outputs.plot import default_nodes
+
     predictions = cmap.predict()
-    log_at = default_at(cmap, predictions=predictions) if at is None else cmap.log_axis(at, unit)
-    graph_svg = inline_svg(draw(to_dot(cmap, at=at, unit=unit, predictions=predictions), "svg"))
-    curves_svg = inline_svg(save(curves_figure(cmap), "svg"))
+    if only is not None:
+        predictions = [p for p in predictions if p.name in only]
+    log_at = (default_at(cmap, only, predictions) if at is None else cmap.log_axis(at, unit))
+    graph_svg = inline_svg(draw(to_dot(cmap, at=at, unit=unit, predictions=predictions, only=only), "svg"))
+    drawn = None if only is None else [n for n in default_nodes(cmap) if n in only] or sorted(only)
+    curves_svg = inline_svg(save(curves_figure(cmap, drawn), "svg"))
     values = cmap.curves(np.array([log_at]))
     by_name = {p.name: p for p in predictions}
     spec = cmap.spec.scale
@@ -181,7 +187,7 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     first = (f" The first to cross is <code>{_e(crossing_nodes[0].name)}</code> at "
              f"{_e(scale_text(cmap, crossing_log(cmap, crossing_nodes[0])))}." if crossing_nodes else "")
     definitions = "".join(_definition(cmap, n, by_name.get(n), float(values[n][0]))
-                          for n in reversed(cmap.nodes))
+                          for n in reversed(cmap.nodes) if only is None or n in only)
     description = f'<p class="lead">{_e(cmap.spec.description)}</p>' if cmap.spec.description else ""
     source = f" from <code>{_e(cmap.path)}</code>" if cmap.path else ""
     return f"""<!DOCTYPE html>

@@ -16,6 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from capgraph.core.units import human
+from capgraph.outputs.columns import fit_table
 from capgraph.outputs.wording import (
     NONE,
     at_most,
@@ -59,7 +60,8 @@ def _extrapolation_note(table: Table, predictions: list[Prediction]) -> None:
     """Mark crossings beyond the data of a fitted or points curve below them, with a caption."""
     beyond = sorted({name for p in predictions for name in p.extrapolated})
     if beyond:
-        table.caption = f"† beyond the data behind {', '.join(beyond)}: an extrapolation"
+        note = f"† beyond the data behind {', '.join(beyond)}: an extrapolation"
+        table.caption = f"{table.caption}\n{note}" if table.caption else note  # after fit_table's note
         table.caption_justify = "left"
 
 
@@ -86,14 +88,16 @@ def _scenario(cmap: CapabilityMap) -> str:
     return f" under {words}" if words else ""
 
 
-def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None) -> Table:
+def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None = None,
+                      width: int | None = None) -> Table:
+    """``predict``'s table; with ``width``, no wider than that (:func:`columns.fit_table`)."""
     if any(p.at_medians is not None for p in predictions):  # a Monte Carlo run
-        return _uncertain_table(cmap, predictions, by)
+        return _uncertain_table(cmap, predictions, by, width)
     by_column = [] if by is None else [f"by {by}"]
     point = ", every range at its median" if cmap.uncertain else ""
-    table = _table(f"{cmap.name}: threshold crossings ({cmap.axis} axis{point}){_scenario(cmap)}",
-                   ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", *by_column,
-                    "bottleneck"])
+    headers = ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", *by_column,
+               "bottleneck"]
+    rows = []
     for p in predictions:
         if p.status == "never":
             cells = [Text(never_text(p.max_value), style="dim"), "", ""]
@@ -107,26 +111,32 @@ def predictions_table(cmap: CapabilityMap, predictions: list[Prediction], by: st
                           style=style),
                      Text(prefix + number(c.flops, "flops"))]
         crossed = [] if by is None else ["yes" if p.p_crossed_by else "no"]
-        table.add_row(p.name, f"{p.threshold:g}", *cells, _sharp(p), *crossed, p.bottleneck or "")
+        rows.append([p.name, f"{p.threshold:g}", *cells, _sharp(p), *crossed, p.bottleneck or ""])
+    table = fit_table(f"{cmap.name}: threshold crossings ({cmap.axis} axis{point}){_scenario(cmap)}",
+                      headers, rows, width,
+                      drop=("tokens", "sharpness\n(decades)", "threshold", "bottleneck"))
     _extrapolation_note(table, predictions)
     return table
 
 
-def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None) -> Table:
+def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str | None,
+                     width: int | None = None) -> Table:
     """Median crossing with its 90% interval in each unit, the sharpness, the share that never
-    crosses, and the bottleneck."""
+    crosses, and the bottleneck; with ``width``, no wider than that."""
     by_column = [] if by is None else [f"by {by}"]
-    table = _table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
-                   f"{_scenario(cmap)}",
-                   ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", "never",
-                    *by_column, "bottleneck"])
+    headers = ["node", "threshold", "params", "tokens", "FLOPs", "sharpness\n(decades)", "never",
+               *by_column, "bottleneck"]
+    rows = []
     for p in predictions:
         params = (_interval(p, "params") + _mark(p)) if p.crossing else Text("never", style="dim")
         row = [p.name, f"{p.threshold:g}", params, _interval(p, "tokens"), _interval(p, "flops"),
                _sharp(p), f"{p.p_never:.0%}"]
         if by is not None:
             row.append(f"{p.p_crossed_by:.0%}")
-        table.add_row(*row, p.bottleneck or "")
+        rows.append([*row, p.bottleneck or ""])
+    table = fit_table(f"{cmap.name}: threshold crossings, median [90% interval] ({cmap.axis} axis)"
+                      f"{_scenario(cmap)}", headers, rows, width, two_line=("params", "tokens", "FLOPs"),
+                      drop=("tokens", "sharpness\n(decades)", "threshold", "FLOPs", "bottleneck"))
     _extrapolation_note(table, predictions)
     return table
 
@@ -159,36 +169,38 @@ def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Itera
             state["bar"].stop()
 
 
-def snapshot_table(cmap: CapabilityMap, snap: Snapshot) -> Table:
+def snapshot_table(cmap: CapabilityMap, snap: Snapshot, width: int | None = None) -> Table:
+    """``at``'s table, levels then names; with ``width``, no wider than that."""
     if snap.at_medians is not None:  # a Monte Carlo run
-        return _uncertain_snapshot(cmap, snap)
+        return _uncertain_snapshot(cmap, snap, width)
     s = snap.scale
-    table = _table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}",
-                   ["node", "kind", "value", "threshold", ""])
-    for name in cmap.nodes[::-1]:  # most composite first
+    rows = []
+    for name in snap.values:  # levels, then names
         value, threshold = snap.values[name], cmap.threshold(name)
         mark = ""
         if threshold is not None:
             mark = "✓ above" if value >= threshold else "below"
-        table.add_row(name, cmap.graph.nodes[name]["kind"], f"{value:.4f}",
-                      "" if threshold is None else f"{threshold:g}", mark)
-    return table
+        rows.append([name, cmap.graph.nodes[name]["kind"], f"{value:.4f}",
+                     "" if threshold is None else f"{threshold:g}", mark])
+    return fit_table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}",
+                     ["node", "kind", "value", "threshold", ""], rows, width, drop=("kind",))
 
 
 def _when(snap: Snapshot) -> str:
     return f"{snap.date}: " if snap.date else ""
 
 
-def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot) -> Table:
+def _uncertain_snapshot(cmap: CapabilityMap, snap: Snapshot, width: int | None = None) -> Table:
     s = snap.scale
-    table = _table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}: median [90% interval]",
-                   ["node", "kind", "value", "threshold"])
-    for name in cmap.nodes[::-1]:
+    rows = []
+    for name in snap.values:  # levels, then names
         q, threshold = snap.quantiles[name], cmap.threshold(name)
         text = f"{snap.values[name]:.4f}" if q["p5"] == q["p95"] else value_interval(q)
-        table.add_row(name, cmap.graph.nodes[name]["kind"], text,
-                      "" if threshold is None else f"{threshold:g}")
-    return table
+        rows.append([name, cmap.graph.nodes[name]["kind"], text,
+                     "" if threshold is None else f"{threshold:g}"])
+    return fit_table(f"{cmap.name} at {_when(snap)}{_scale_point(s)}: median [90% interval]",
+                     ["node", "kind", "value", "threshold"], rows, width, two_line=("value",),
+                     drop=("kind", "threshold"))
 
 
 def _scale_point(s) -> str:
@@ -202,8 +214,11 @@ def describe(cmap: CapabilityMap, name: str) -> str:
     return node_summary(cmap, name, detail=True)
 
 
-def hierarchy_tree(cmap: CapabilityMap, width: int | None = None) -> Tree:
+def hierarchy_tree(cmap: CapabilityMap, width: int | None = None,
+                   only: set[str] | None = None) -> Tree:
     """The map as a tree from its most composite abilities down; shared nodes expand once.
+
+    With ``only``, just those nodes: each drawn under the nearest selected node that requires it.
 
     Built with an explicit stack (a chain of 10,000 steps is 10,000 levels deep). Each level
     indents four columns, so at ``width`` columns the branches are cut where too little room
@@ -214,9 +229,13 @@ def hierarchy_tree(cmap: CapabilityMap, width: int | None = None) -> Tree:
     tree = Tree(Text(cmap.name, style="bold"))
     deepest = None if width is None else max(1, (width - _LABEL_ROOM) // _INDENT)
     levels = depth(cmap.graph) if deepest is not None else {}
+    if only is None:
+        tops = roots(cmap.graph)
+    else:  # a selected node no selected node requires starts a tree of its own
+        tops = [n for n in cmap.nodes[::-1] if n in only
+                and not any(p in only for p in cmap.graph.successors(n))]
     shown: set[str] = set()
-    stack: list[tuple[Tree, str, float | None, int]] = [
-        (tree, root, None, 1) for root in reversed(roots(cmap.graph))]
+    stack: list[tuple[Tree, str, float | None, int]] = [(tree, root, None, 1) for root in reversed(tops)]
     while stack:
         branch, name, weight, level = stack.pop()
         count = "" if weight in (None, 1) else f" ×{weight:g}"
@@ -226,7 +245,7 @@ def hierarchy_tree(cmap: CapabilityMap, width: int | None = None) -> Tree:
             continue
         shown.add(name)
         child = branch.add(label)
-        below = sorted(cmap.graph.predecessors(name))
+        below = sorted(n for n in cmap.graph.predecessors(name) if only is None or n in only)
         if below and deepest is not None and level >= deepest:
             child.add(Text(f"… {levels[name]} more level(s) below, cut to fit {width} columns "
                            "(capgraph show --json lists every node)", style="italic"))

@@ -170,8 +170,11 @@ def param_text(key: str, value: Any) -> str:
     >>> from capgraph.kernels.sampling import Interval
     >>> param_text("midpoint", 1e10), param_text("slope", 1.5), param_text("midpoint", Interval(3e9, 3e10))
     ('10B', '1.5', '3B to 30B')
+    >>> param_text("slope", 1.204883), param_text("exponent", 0.412056), param_text("floor", 0.25)
+    ('1.2', '0.412', '0.25')
     """
-    fmt = human if key in _SCALE_PARAMS else (lambda v: f"{v:g}")
+    # three significant digits, as scales are: a fitted slope of 1.204883 reads 1.2
+    fmt = human if key in _SCALE_PARAMS else (lambda v: f"{float(f'{v:.3g}'):g}")
     if hasattr(value, "p5") and hasattr(value, "p95"):  # an Interval
         return range_text(fmt(value.p5), fmt(value.p95))
     return fmt(value)
@@ -241,6 +244,11 @@ def node_summary(cmap: CapabilityMap, name: str, *, detail: bool = False) -> str
     if detail and threshold is not None:
         parts.append(f"threshold {threshold:g}")
     return " · ".join(parts)
+
+
+#: What ``predict`` says instead of an empty table.
+NO_THRESHOLD = ("nothing to predict: no node has a threshold. Give a capability or skill one "
+                "(threshold: 0.5), or the whole map (a top-level threshold: applies to every capability).")
 
 
 def scenario_words(cmap: CapabilityMap) -> str:
