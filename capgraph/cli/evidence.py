@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from capgraph.cli.common import JsonOpt, MapArg, emit_json, finite, load_map, out, say, usage, warn
+from capgraph.cli.common import JsonOpt, MapArg, emit_json, err, finite, load_map, out, say, usage, warn
 from capgraph.core.defaults import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CURVE,
@@ -102,11 +102,15 @@ def fit_loss(
 ) -> None:
     """Fit L(N, D) = E + A/N^α + B/D^β (Besiroglu et al. 2024) and print it for scale.allocation."""
     from capgraph.evidence import lossfit
+    from capgraph.outputs.terminal import progress_reporter
 
     usage("--params/--tokens/--loss", lossfit.check_roles, params, tokens, loss)
-    result = _data_call(data, lambda: lossfit.fit_loss(
-        lossfit.read_runs(data, params, tokens, loss), min_tokens_per_param=min_tokens_per_param,
-        resamples=resamples, seed=seed), failures=(ValueError,))  # runs that do not determine the law
+    # a bar on stderr, on a terminal only, once the fit takes over a second: silent in pipes and --json
+    with progress_reporter(err, 0 if as_json else resamples + 1, label="fitting") as progress:
+        result = _data_call(data, lambda: lossfit.fit_loss(
+            lossfit.read_runs(data, params, tokens, loss), min_tokens_per_param=min_tokens_per_param,
+            resamples=resamples, seed=seed, progress=progress),
+            failures=(ValueError,))  # runs that do not determine the law
     if as_json:
         emit_json(result.to_json())
         return

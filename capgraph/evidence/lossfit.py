@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,8 +217,11 @@ class LossFit(RecordsMixin):
 
 
 def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
-             resamples: int = LOSS_RESAMPLES, seed: int = DEFAULT_SEED, level: float = 0.90) -> LossFit:
+             resamples: int = LOSS_RESAMPLES, seed: int = DEFAULT_SEED, level: float = 0.90,
+             progress: Callable[[int], None] | None = None) -> LossFit:
     """Drop outliers, fit the law, and bootstrap ``level`` intervals (default 5th–95th percentile).
+
+    ``progress(1)`` is called after the fit and after each of the ``resamples`` refits.
 
     Raises ``ValueError`` when the runs do not determine the law (an exponent fitted at zero).
     Each bootstrap resample refits from the full-data optimum (a resample's optimum lies close to
@@ -235,10 +239,14 @@ def fit_loss(runs: Runs, *, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
                          f"β = {law.beta:.3g}); it needs runs that vary both N and D")
     rng = np.random.default_rng(seed)
     draws = []
+    if progress:
+        progress(1)
     for _ in range(resamples):
         pick = rng.integers(0, len(used), len(used))
         draws.append(_theta(fit_law(used.params[pick], used.tokens[pick], used.loss[pick], starts=0,
                                     extra_starts=_theta(law)[None, :], gtol=1e-9)))
+        if progress:
+            progress(1)
     intervals: dict[str, tuple[float, float]] = {}
     if draws:
         laws = [_theta_law(t).as_dict() for t in draws]

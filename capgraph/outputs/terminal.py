@@ -142,7 +142,8 @@ def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str
 
 
 @contextmanager
-def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Iterator[Callable[[int], None]]:
+def progress_reporter(console: Console, total: int, delay: float = 1.0,
+                      label: str = "sampling") -> Iterator[Callable[[int], None]]:
     """A callback that advances a progress bar, shown only on a terminal and once work takes > delay s."""
     started = time.monotonic()
     state: dict[str, object] = {}
@@ -155,10 +156,10 @@ def progress_reporter(console: Console, total: int, delay: float = 1.0) -> Itera
             # deferred: rich.progress is a tenth of predict's start-up, and most runs never show a bar
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            bar = Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                            TimeRemainingColumn(), console=console, transient=True)
             bar.start()
-            state["bar"], state["task"] = bar, bar.add_task("sampling", total=total)
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
         if "bar" in state:
             state["bar"].update(state["task"], completed=done)
 
