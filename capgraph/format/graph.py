@@ -9,6 +9,7 @@ it); its edge attribute ``weight`` is the count or weight written in ``requires`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,8 +57,12 @@ def levels_from_children(children: dict[str, Iterable[str]]) -> dict[str, int]:
     """
     names = list(children)
     index = {name: i for i, name in enumerate(names)}
-    parent = np.array([i for i, name in enumerate(names) for _ in children[name]], dtype=np.int64)
-    child = np.array([index[c] for name in names for c in children[name]], dtype=np.int64)
+    # edges built by C-level iteration (chain, map, fromiter): a comprehension per edge cost 1 s
+    rows = [children[name] for name in names]
+    sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    parent = np.repeat(np.arange(len(names), dtype=np.int64), sizes)
+    child = np.fromiter(map(index.__getitem__, chain.from_iterable(rows)), dtype=np.int64,
+                        count=int(sizes.sum()))
     by_child = np.argsort(child, kind="stable")
     parent, child = parent[by_child], child[by_child]
     waiting = np.bincount(parent, minlength=len(names))  # children not yet placed

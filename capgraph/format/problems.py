@@ -273,6 +273,10 @@ def structure_problems(doc: Document) -> list[Problem]:
     names = set(skills) | set(caps)
     known: dict[str, list[str]] = dict.fromkeys(skills, [])
     for name, node in caps.items():
+        requires = node.get("requires") if isinstance(node, dict) else None
+        if isinstance(requires, dict) and names.issuperset(requires):  # the common case, in C
+            known[name] = list(requires)
+            continue
         known[name] = []
         for child, at in _children(node):
             if child in names:
