@@ -8,6 +8,8 @@ the left and the most composite abilities on the right, one rank per level of
 :func:`capgraph.format.graph.depth`.
 Each node shows its name, its curve or rule and lens, its value at the chosen scale and, when it
 has a threshold, where it crosses; its fill encodes the value on the viridis scale of the legend.
+For a map with parameter ranges these are the Monte Carlo medians of ``predict``, each with its
+90% interval (a node without spread shows one number).
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ from capgraph.format.graph import depth as node_depth
 from capgraph.kernels.scale import AXES
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
-from capgraph.outputs.wording import crossing_log, crossing_text, node_summary, scale_text
+from capgraph.outputs.wording import (
+    crossing_log,
+    crossing_text,
+    node_summary,
+    scale_text,
+    value_interval,
+)
 
 #: Output formats by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
@@ -81,7 +89,7 @@ def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
     or the middle of the range when none at that level has a threshold it reaches.
     """
     names = list(cmap.nodes if names is None else names)
-    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    predictions = cmap.predict() if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
     depths = node_depth(cmap.graph)
     deepest = max(depths[n] for n in names)
@@ -105,7 +113,8 @@ class NodeView:
     level: int
     summary: str  # curve kind or rule, and lens
     description: str | None
-    value: float
+    value: float  # the median over Monte Carlo draws for a map with ranges
+    spread: tuple[float, float] | None  # 5th and 95th percentile value, None without a spread
     color: str
     threshold: float | None
     past: bool  # value ≥ threshold at the chosen scale
@@ -116,22 +125,27 @@ class NodeView:
 
 def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
                predictions: list[Prediction] | None = None, unit: str | None = None) -> list[NodeView]:
-    """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name."""
+    """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name.
+
+    Values and crossings are those of ``predict``: for a map with ranges the Monte Carlo medians
+    (with their 90% intervals), so the picture and the table give one answer.
+    """
     names = sorted(names)
     drawn = set(names)
-    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    predictions = cmap.predict() if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
-    values = cmap.curves(np.array([log_at]), names)
+    bands = cmap.bands(np.array([log_at]), names)
     depths = node_depth(cmap.graph)
     out = []
     for name in names:
-        value = float(values[name][0])
+        lo, value, hi = (float(v) for v in bands[name][:, 0])
         threshold = cmap.threshold(name)
         p = by_name.get(name)
         out.append(NodeView(
             name=name, kind=cmap.graph.nodes[name]["kind"], level=depths[name],
             summary=node_summary(cmap, name), description=cmap.node(name).description,
-            value=value, color=colors.value_color(value), threshold=threshold,
+            value=value, spread=(lo, hi) if lo != hi else None, color=colors.value_color(value),
+            threshold=threshold,
             past=threshold is not None and value >= threshold - _AT_CROSSING,
             crossing=crossing_text(cmap, p, unit) if p is not None else None,
             hidden_inputs=sum(1 for c in cmap.graph.predecessors(name) if c not in drawn),
@@ -222,7 +236,8 @@ def _node_label(view: NodeView) -> str:
     small = '<FONT POINT-SIZE="10">{}</FONT>'
     rows = ["<B>" + "<BR/>".join(html_text(s) for s in _cut_lines(wrap_name(view.name))) + "</B>"]
     rows.append(small.format("<BR/>".join(html_text(s) for s in wrap_text(view.summary))))
-    value = f"value {view.value:.3f}"
+    value = f"value {view.value:.3f}" if view.spread is None else \
+        "value " + value_interval({"p5": view.spread[0], "p50": view.value, "p95": view.spread[1]})
     if view.threshold is not None:
         value += f" · threshold {view.threshold:g}"
     rows.append(html_text(value))
@@ -292,7 +307,7 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     only
         Draw only these nodes (``--select``); inputs left out show as dashed borders.
     """
-    predictions = cmap.predict(samples=1) if predictions is None else predictions
+    predictions = cmap.predict() if predictions is None else predictions
     if focus is not None:
         steps = 1 if depth is None else depth
         names = neighbourhood(cmap.graph, focus, steps)

@@ -3,7 +3,9 @@
 The page carries everything inline (the graph and the curves as SVG, the styles in a ``<style>``
 element, no scripts, no fonts, no links outside the page), so it opens the same with no network,
 from an e-mail attachment or a shared drive. It holds the map's name and description, the graph
-coloured at one scale, the scaling curves, the prediction table and every node's definition.
+coloured at one scale, the scaling curves, the prediction table (for a map with ranges: medians
+with 90% intervals, the chance of never crossing, dates and the data check, as ``predict`` gives
+them), the scenarios side by side and every node's definition.
 Nothing in it depends on the time or the machine, so the same map gives the same bytes.
 """
 
@@ -13,6 +15,7 @@ import html
 import re
 
 from capgraph import __version__
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from capgraph.core.units import human
 from capgraph.engine.predict import Prediction
 from capgraph.model.capmap import CapabilityMap
@@ -21,10 +24,14 @@ from capgraph.outputs.render import default_at, draw, to_dot
 from capgraph.outputs.wording import (
     NONE,
     at_most,
+    comparison_lines,
     counted,
+    crossing_interval,
     crossing_log,
     crossing_text,
     curve_parameters,
+    data_check_text,
+    dates_text,
     has_parameters,
     never_text,
     node_summary,
@@ -55,6 +62,7 @@ th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .never { color: #777; }
 .limited { color: #b00020; font-weight: 600; }
+.warn { color: #8a5a00; }
 dl.node { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; }
 dl.node dt { color: #555; }
 dl.node dd { margin: 0; }
@@ -88,27 +96,72 @@ def _scale_cells(cmap: CapabilityMap, p: Prediction) -> list[str]:
         return [f'<td class="never" colspan="3">{_e(never_text(p.max_value))}</td>']
     c = p.crossing
     assert c is not None
-    prefix = at_most(p.status)
-    tokens = prefix + number(c.tokens, "tokens")
+    mark = " †" if p.extrapolated else ""
+
+    def cell(unit: str) -> str:  # the median with its 90% interval, as the terminal writes it
+        if p.quantiles:
+            return crossing_interval(p, unit)
+        return at_most(p.status) + number(getattr(c, unit), unit)
+
+    tokens = cell("tokens")
     tokens_cell = (f'<td class="num limited" title="more training tokens than exist">{_e(tokens)} '
                    "data-limited</td>" if p.data_limited else f'<td class="num">{_e(tokens)}</td>')
-    return [f'<td class="num">{_e(prefix + number(c.params, "params"))}</td>', tokens_cell,
-            f'<td class="num">{_e(prefix + number(c.flops, "flops"))}</td>']
+    return [f'<td class="num">{_e(cell("params") + mark)}</td>', tokens_cell,
+            f'<td class="num">{_e(cell("flops"))}</td>']
 
 
 def predictions_html(cmap: CapabilityMap, predictions: list[Prediction]) -> str:
-    """The prediction table (the numbers of ``capgraph predict``) as HTML."""
+    """The prediction table (the numbers of ``capgraph predict``) as HTML: each crossing as a median
+    with its 90% interval for a map with ranges, the chance it never crosses, its date (with the
+    dates of the interval) and the data check when the map has a timeline or a data limit."""
+    ranged = any(p.at_medians is not None for p in predictions)  # a Monte Carlo run
+    timeline, limit = cmap.spec.timeline is not None, cmap.spec.scale.data_limit is not None
+    extra_heads = (["never"] if ranged else []) + (["date"] if timeline else []) + \
+        ([f"data (limit {human(cmap.spec.scale.data_limit)} tokens)"] if limit else [])
     head = ("<tr><th>node</th><th>threshold</th><th>params</th><th>tokens</th><th>FLOPs</th>"
-            "<th>sharpness (decades, 10–90%)</th><th>bottleneck</th></tr>")
+            + "".join(f"<th>{_e(h)}</th>" for h in extra_heads)
+            + "<th>sharpness (decades, 10–90%)</th><th>bottleneck</th></tr>")
     rows = []
     for p in predictions:
         sharp = NONE if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
         bottleneck = (f'<a href="#{anchor(p.bottleneck)}">{_e(p.bottleneck)}</a>'
                       if p.bottleneck else "")
+        extra = []
+        if ranged:
+            extra.append(f'<td class="num">{p.p_never:.0%}</td>')
+        if timeline:
+            extra.append(f'<td class="num">{_e(dates_text(p, cmap.outlook(p)))}</td>')
+        if limit:
+            text, level = data_check_text(p, cmap.data_limit_check(p))
+            css = {"warn": ' class="warn"', "bad": ' class="limited"'}.get(level, "")
+            extra.append(f"<td{css}>{_e(text)}</td>")
         rows.append(f'<tr><td><a href="#{anchor(p.name)}">{_e(p.name)}</a></td>'
                     f'<td class="num">{p.threshold:g}</td>{"".join(_scale_cells(cmap, p))}'
-                    f'<td class="num">{sharp}</td><td>{bottleneck}</td></tr>')
-    return (f'<table id="predictions"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>')
+                    f'{"".join(extra)}<td class="num">{sharp}</td><td>{bottleneck}</td></tr>')
+    beyond = sorted({name for p in predictions for name in p.extrapolated})
+    note = (f'<p class="meta">† beyond the data behind {_e(", ".join(beyond))}: an extrapolation.</p>'
+            if beyond else "")
+    return f'<table id="predictions"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>{note}'
+
+
+def scenarios_html(result: dict, only: set[str] | None = None) -> str:
+    """``capgraph compare`` as HTML: one column a scenario, each crossing in FLOPs (median and 90%
+    interval for a map with ranges), its date, whether it is data-limited; ``only``: just these nodes."""
+    heads = "".join(f"<th>{_e(s['name'])}" + (f" (×{s['efficiency']:g})" if s["efficiency"] != 1 else "")
+                    + "</th>" for s in result["scenarios"])
+    rows = []
+    for row in result["capabilities"]:
+        if only is not None and row["name"] not in only:
+            continue
+        cells = []
+        for s in result["scenarios"]:
+            lines, says = comparison_lines(row["crossings"][s["name"]])
+            css = {"limited": "num limited", "none": "never"}.get(says, "num")
+            cells.append(f'<td class="{css}">{"<br>".join(_e(ln) for ln in lines)}</td>')
+        name = f'<a href="#{anchor(row["name"])}">{_e(row["name"])}</a>'
+        rows.append(f'<tr><td>{name}</td>{"".join(cells)}</tr>')
+    return (f'<table id="scenarios"><thead><tr><th>node</th>{heads}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _definition(cmap: CapabilityMap, name: str, p: Prediction | None, value: float) -> str:
@@ -163,14 +216,14 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
 
     from capgraph.outputs.plot import default_nodes
 
-    predictions = cmap.predict()
+    predictions = cmap.predict()  # as `capgraph predict`: Monte Carlo medians for a ranged map
     if only is not None:
         predictions = [p for p in predictions if p.name in only]
     log_at = (default_at(cmap, only, predictions) if at is None else cmap.log_axis(at, unit))
     graph_svg = inline_svg(draw(to_dot(cmap, at=at, unit=unit, predictions=predictions, only=only), "svg"))
     drawn = None if only is None else [n for n in default_nodes(cmap) if n in only] or sorted(only)
     curves_svg = inline_svg(save(curves_figure(cmap, drawn), "svg"))
-    values = cmap.curves(np.array([log_at]))
+    values = {n: v[1] for n, v in cmap.bands(np.array([log_at])).items()}  # median values
     by_name = {p.name: p for p in predictions}
     spec = cmap.spec.scale
     lo, hi = cmap.axis_bounds
@@ -189,6 +242,14 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     definitions = "".join(_definition(cmap, n, by_name.get(n), float(values[n][0]))
                           for n in reversed(cmap.nodes) if only is None or n in only)
     description = f'<p class="lead">{_e(cmap.spec.description)}</p>' if cmap.spec.description else ""
+    scenarios = ""
+    if cmap.spec.scenarios:
+        scenarios = ('<h2 id="scenarios">Scenarios</h2>\n<p>Each crossing in FLOPs under the map as '
+                     "written and under each scenario.</p>\n" + scenarios_html(cmap.compare(), only))
+    ranged = ("For a map with parameter ranges each number is the median over "
+              f"{DEFAULT_SAMPLES:,} Monte Carlo draws (seed {DEFAULT_SEED}) with its 90% interval "
+              "[5th–95th percentile], and <i>never</i> is the share of draws that never cross in "
+              "the range." if any(p.at_medians is not None for p in predictions) else "")
     source = f" from <code>{_e(cmap.path)}</code>" if cmap.path else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -219,9 +280,9 @@ there. ×n on an edge is a count or weight other than 1.</figcaption>
 <figcaption>Value against scale for every node with a threshold; dots mark the crossings.</figcaption>
 </figure>
 <h2 id="prediction">Predictions</h2>
-<p>Where each node with a threshold first reaches it, in all three units.{first}</p>
+<p>Where each node with a threshold first reaches it, in all three units.{first} {ranged}</p>
 {predictions_html(cmap, predictions)}
-<h2 id="definitions">Definitions</h2>
+{scenarios}<h2 id="definitions">Definitions</h2>
 <p>Every node, the most composite first.</p>
 {definitions}
 </main>

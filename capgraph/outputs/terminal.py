@@ -20,7 +20,11 @@ from capgraph.outputs.columns import fit_table
 from capgraph.outputs.wording import (
     NONE,
     at_most,
+    comparison_lines,
     counted,
+    crossing_interval,
+    data_check_text,
+    dates_text,
     never_text,
     node_summary,
     number,
@@ -35,25 +39,6 @@ if TYPE_CHECKING:  # type names only: the terminal lays out what the façade ret
 
 def _sharp(p: Prediction) -> str:
     return NONE if p.sharpness_decades is None else f"{p.sharpness_decades:.2f}"
-
-
-def _interval(p: Prediction, unit: str) -> str:
-    """``median [p5–p95]`` of the crossing in one unit; one number when it has no spread.
-
-    A percentile beyond the range shows as ``never`` (the median: the crossing itself).
-    """
-    q = p.quantiles
-    if not q:
-        return ""
-    digits = 2 if p.uncertain else 3
-
-    def one(key: str) -> str:
-        return "never" if q[key] is None else number(getattr(q[key], unit), unit, digits)
-
-    prefix = "≤ " if p.status == "above_at_start" else ""
-    if not p.uncertain:
-        return prefix + one("p50")
-    return f"{prefix}{one('p50')} [{one('p5')}–{one('p95')}]"
 
 
 def _extrapolation_note(table: Table, predictions: list[Prediction]) -> None:
@@ -128,8 +113,9 @@ def _uncertain_table(cmap: CapabilityMap, predictions: list[Prediction], by: str
                *by_column, "bottleneck"]
     rows = []
     for p in predictions:
-        params = (_interval(p, "params") + _mark(p)) if p.crossing else Text("never", style="dim")
-        row = [p.name, f"{p.threshold:g}", params, _interval(p, "tokens"), _interval(p, "flops"),
+        params = (crossing_interval(p, "params") + _mark(p)) if p.crossing else Text("never", style="dim")
+        row = [p.name, f"{p.threshold:g}", params, crossing_interval(p, "tokens"),
+               crossing_interval(p, "flops"),
                _sharp(p), f"{p.p_never:.0%}"]
         if by is not None:
             row.append(f"{p.p_crossed_by:.0%}")
@@ -289,36 +275,16 @@ def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table |
             loss = p.crossing.loss if p.crossing else None
             cells.append(NONE if loss is None else f"{loss:.3f}")
         if limit is not None:
-            check = cmap.data_limit_check(p)
-            share = p.p_data_limited
-            if share is not None and 0.0 < share < 1.0:  # the draws disagree: say how many exceed
-                cells.append(Text(f"{share:.0%} of draws exceed", style="yellow"))
-            elif check is None:
-                cells.append("exceeds" if share == 1.0 else NONE)
-            elif not check.exceeds:
-                cells.append("fits")
-            elif check.reachable is None:
-                cells.append(Text(f"needs {human(check.needed_tokens)}; unknown beyond (no loss law)",
-                                  style="bold red"))
-            elif check.reachable:
-                cells.append(Text(f"needs {human(check.needed_tokens)}; a {human(check.min_params)} "
-                                  f"model on the limit: {check.min_flops:.3g} FLOPs", style="yellow"))
-            else:
-                cells.append(Text(f"needs {human(check.needed_tokens)}; unreachable on the data",
-                                  style="bold red"))
+            text, level = data_check_text(p, cmap.data_limit_check(p))
+            cells.append(Text(text, style=_LEVEL_STYLES[level]))
         if timeline is not None:
-            cells.append(_dates(p, extra))
+            cells.append(dates_text(p, extra))
         table.add_row(*cells)
     return table
 
 
-def _dates(p: Prediction, extra: dict) -> str:
-    """The crossing's date, with the dates of its 90% interval when it has a spread."""
-    dates = extra.get("dates")
-    if not p.uncertain or not dates:
-        return extra["date"] or "–"
-    ends = [dates[k] or ("never" if p.quantiles[k] is None else "beyond data") for k in ("p5", "p95")]
-    return f"{extra['date'] or '–'} [{ends[0]}–{ends[1]}]"
+#: How a data check's seriousness shows in the terminal.
+_LEVEL_STYLES = {"ok": "", "none": "", "warn": "yellow", "bad": "bold red"}
 
 
 def comparison_table(result: dict) -> Table:
@@ -331,21 +297,9 @@ def comparison_table(result: dict) -> Table:
     for row in result["capabilities"]:
         cells = [row["name"]]
         for s in result["scenarios"]:
-            cell = row["crossings"][s["name"]]
-            if cell is None:
-                cells.append(Text("no threshold", style="dim"))
-            elif cell["status"] == "never":
-                cells.append(Text(never_text(), style="dim"))
-            else:
-                text = at_most(cell["status"]) + number(cell["crossing"]["flops"], "flops")
-                q = cell.get("quantiles")
-                if q and q["p5"] != q["p95"]:  # a spread: the 90% interval under the median
-                    ends = ["never" if q[k] is None else f"{q[k]['flops']:.2g}" for k in ("p5", "p95")]
-                    text += f"\n[{ends[0]}–{ends[1]}]"
-                if cell["date"]:
-                    text += f"\n{cell['date']}"
-                style = "bold red" if cell["data_limited"] else ""
-                cells.append(Text(text + ("\ndata-limited" if cell["data_limited"] else ""), style=style))
+            lines, says = comparison_lines(row["crossings"][s["name"]])
+            style = {"limited": "bold red", "none": "dim"}.get(says, "")
+            cells.append(Text("\n".join(lines), style=style))
         table.add_row(*cells)
     return table
 

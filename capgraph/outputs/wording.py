@@ -115,8 +115,43 @@ def crossing_text(cmap: CapabilityMap, p: Prediction, unit: str | None = None, *
                   with_unit: bool = True, threshold: bool = False) -> str:
     """Where a prediction crosses, in ``unit`` (default: the map's axis), for a label or a cell."""
     where = "" if p.crossing is None else scale_text(cmap, crossing_log(cmap, p), unit, digits, with_unit)
-    return crossing_phrase(p.status, where, p.max_value, data_limited=p.data_limited,
+    if p.crossing is not None and p.uncertain:  # the median, then its 90% interval
+        where += " " + interval_ends(p, unit or cmap.grid_axis, digits)
+    text = crossing_phrase(p.status, where, p.max_value, data_limited=p.data_limited,
                            threshold=p.threshold if threshold else None)
+    return text + chance_never(p)
+
+
+def interval_ends(p: Prediction, unit: str, digits: int = 3) -> str:
+    """``[p5–p95]`` of a crossing in ``unit``; a percentile beyond the range reads ``never``."""
+    q = p.quantiles or {}
+
+    def one(key: str) -> str:
+        return "never" if q.get(key) is None else number(getattr(q[key], unit), unit, digits)
+
+    return f"[{one('p5')}–{one('p95')}]"
+
+
+def crossing_interval(p: Prediction, unit: str) -> str:
+    """A table cell: the median crossing in ``unit`` with its 90% interval, one number when the
+    crossing has no spread (``≤`` when above from the start); empty without quantiles."""
+    q = p.quantiles
+    if not q:
+        return ""
+    digits = 2 if p.uncertain else 3
+    mid = "never" if q["p50"] is None else number(getattr(q["p50"], unit), unit, digits)
+    text = at_most(p.status) + mid
+    return f"{text} {interval_ends(p, unit, digits)}" if p.uncertain else text
+
+
+def chance_never(p: Prediction) -> str:
+    """`` · never in 12% of draws`` when some draws of a ranged map never cross, else nothing.
+
+    A crossing whose median never happens says ``never in range`` already.
+    """
+    if p.status == "never" or not p.uncertain or p.p_never < 0.005:  # would read "0%"
+        return ""
+    return f" · never in {p.p_never:.0%} of draws"
 
 
 # --- intervals and dates -----------------------------------------------------------------------------
@@ -156,6 +191,56 @@ def range_text(lo: str, hi: str) -> str:
 def date_text(date: str | None) -> str:
     """A crossing date (ISO) for a table, or the dash when there is none."""
     return date or NONE
+
+
+def dates_text(p: Prediction, outlook: dict[str, Any]) -> str:
+    """The crossing's date, with the dates of its 90% interval when it has a spread;
+    ``outlook`` is :meth:`~capgraph.model.capmap.CapabilityMap.outlook` of ``p``."""
+    dates = outlook.get("dates")
+    if not p.uncertain or not dates:
+        return date_text(outlook["date"])
+    ends = [dates[k] or ("never" if p.quantiles[k] is None else "beyond data") for k in ("p5", "p95")]
+    return f"{date_text(outlook['date'])} [{ends[0]}–{ends[1]}]"
+
+
+def data_check_text(p: Prediction, check: Any) -> tuple[str, str]:
+    """A crossing against the data limit in words, and how serious it is (``ok``, ``warn``,
+    ``bad`` or ``none``); ``check`` is :meth:`~capgraph.model.capmap.CapabilityMap.data_limit_check`.
+
+    A ranged map's draws may disagree: then the share of draws that need more tokens than exist.
+    """
+    share = p.p_data_limited
+    if share is not None and 0.0 < share < 1.0:
+        return f"{share:.0%} of draws exceed", "warn"
+    if check is None:
+        return ("exceeds", "bad") if share == 1.0 else (NONE, "none")
+    if not check.exceeds:
+        return "fits", "ok"
+    if check.reachable is None:
+        return f"needs {human(check.needed_tokens)}; unknown beyond (no loss law)", "bad"
+    if check.reachable:
+        return (f"needs {human(check.needed_tokens)}; a {human(check.min_params)} model on the limit: "
+                f"{check.min_flops:.3g} FLOPs", "warn")
+    return f"needs {human(check.needed_tokens)}; unreachable on the data", "bad"
+
+
+def comparison_lines(cell: dict[str, Any] | None) -> tuple[list[str], str]:
+    """One scenario's cell of ``compare`` as lines (FLOPs median, its interval, date, data-limited)
+    and what it says: ``none`` (no threshold or never crosses), ``limited`` or ``crosses``."""
+    if cell is None:
+        return ["no threshold"], "none"
+    if cell["status"] == "never":
+        return [never_text()], "none"
+    lines = [at_most(cell["status"]) + number(cell["crossing"]["flops"], "flops")]
+    q = cell.get("quantiles")
+    if q and q["p5"] != q["p95"]:  # a spread: the 90% interval under the median
+        ends = ["never" if q[k] is None else f"{q[k]['flops']:.2g}" for k in ("p5", "p95")]
+        lines.append(f"[{ends[0]}–{ends[1]}]")
+    if cell["date"]:
+        lines.append(cell["date"])
+    if cell["data_limited"]:
+        lines.append("data-limited")
+    return lines, "limited" if cell["data_limited"] else "crosses"
 
 
 # --- nodes -------------------------------------------------------------------------------------------
