@@ -90,3 +90,15 @@ def test_report_table_says_what_predict_says(ranged, answer):
     assert number(answer["crossing"]["flops"], "flops") in scenarios
     assert "slow (×0.5)" in scenarios
     assert page == report(load(ranged))  # same seed, same bytes
+
+
+def test_plot_label_says_the_median_and_its_interval(ranged, answer, tmp_path):
+    out = tmp_path / "m.svg"
+    invoke("plot", ranged, "-o", out)
+    svg = out.read_text()
+    q = answer["quantiles"]
+    assert (f"chain (crosses 0.8 at {number(answer['crossing']['params'], 'params')} "
+            f"[{number(q['p5']['params'], 'params')}–{number(q['p95']['params'], 'params')}])") in svg
+    assert "90% interval of the value (shaded)" in svg
+    invoke("plot", ranged, "-o", tmp_path / "again.svg")
+    assert (tmp_path / "again.svg").read_bytes() == out.read_bytes()  # same seed, same bytes

@@ -10,6 +10,9 @@ Two pictures:
 - :func:`curves_figure`: nodes' values on a log axis in the map's unit, a second axis on top in
   FLOPs (in params when the map's axis is FLOPs), threshold lines, each crossing marked and
   labelled, and the region shaded where training would need more tokens than ``data_limit``.
+  For a map with parameter ranges each curve is the median over the Monte Carlo draws of
+  ``predict`` (seed and samples its defaults), shaded between the 5th and 95th percentile values,
+  and marked at the median crossing, labelled with its 90% interval.
 - :func:`lenses_figure`: one ability's success probability p scored three ways side by side
   (identity p, exact match p^L, multiple choice 1/n + (1 − 1/n)·p), the picture at the heart of
   the emergence debate (Schaeffer et al. 2023).
@@ -202,8 +205,11 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         children = {c for n in solid for c in cmap.graph.predecessors(n)}
         dashed = sorted(children - set(solid))
     log_x = grid(*cmap.log_range)
-    values = cmap.curves(log_x, solid + dashed)
-    ranked = cmap.predict(samples=1)  # the point estimates are all a picture needs
+    # as `predict` answers: for a map with ranges, the median curve (it crosses each threshold at
+    # the median crossing) with the 5th and 95th percentile values around it
+    bands = cmap.bands(log_x, solid + dashed)
+    values = {n: b[1] for n, b in bands.items()}
+    ranked = cmap.predict()
     predictions = {p.name: p for p in ranked}
     order = {p.name: i for i, p in enumerate(ranked)}
     solid.sort(key=lambda n: (order.get(n, len(order)), n))  # legend in crossing order
@@ -234,6 +240,7 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         ax.plot(x, values[name], color="#aaaaaa", linewidth=0.7, alpha=0.6, linestyle="--",
                 zorder=1, label=f"{len(dashed)} inputs" if i == 0 else "_")
     marks = []
+    shaded = False
     for name in solid:
         p = predictions.get(name)
         label = name
@@ -243,6 +250,11 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
                 log_c = math.log10(getattr(p.crossing, cmap.grid_axis))
                 marks.append((10.0 ** log_c, p.threshold, short_scale(cmap, log_c), color[name]))
         ax.plot(x, values[name], color=color[name], linewidth=2, label=_wrap(label))
+        lo, hi = bands[name][0], bands[name][2]
+        if not np.array_equal(lo, hi):
+            ax.fill_between(x, lo, hi, color=color[name], alpha=0.15, linewidth=0, zorder=0.5,
+                            label="_" if shaded else "90% interval of the value (shaded)")
+            shaded = True
     for name in [] if dashed_context else dashed:
         ax.plot(x, values[name], color=color[name], linewidth=1.4, linestyle="--",
                 label=_wrap(f"{name} (input)"))
