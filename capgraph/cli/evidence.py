@@ -174,9 +174,13 @@ def fit(
     if weights not in WEIGHTS:
         raise typer.BadParameter(f"must be one of {', '.join(WEIGHTS)}", param_hint="--weights")
     groups = usage("--group", parse_groups, group or [])
-    result = _data_call(data[0], lambda: fit_file(data, x, y, opts, where=conditions, n_bootstrap=bootstrap,
-                                                  seed=seed, weights=weights, models=models,
-                                                  groups=groups))
+    from capgraph.outputs.terminal import progress_reporter
+
+    # a bar on stderr, on a terminal only, once the refits take over a second: silent in pipes and --json
+    with progress_reporter(err, 0 if as_json else bootstrap, label="fitting") as progress:
+        result = _data_call(data[0], lambda: fit_file(data, x, y, opts, where=conditions,
+                                                      n_bootstrap=bootstrap, seed=seed, weights=weights,
+                                                      models=models, groups=groups, progress=progress))
     if as_json:
         emit_json(result.to_json())
         return

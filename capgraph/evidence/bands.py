@@ -27,6 +27,9 @@ from scipy.special import expit, logit
 #: Scores are clipped to [CLIP, 1 − CLIP] of the range above the floor before the logit: a tenth of
 #: a percent is below what a benchmark of a few hundred items resolves.
 CLIP = 1e-3
+#: Above this many rows, leave-one-out becomes this many folds (cross-validation+, Barber et al.
+#: 2021): a refit per row of a million-row table would never end, and more folds add little.
+MAX_FOLDS = 200
 #: Cap on values held at once when combining curves with residuals (per chunk of points).
 _CHUNK_VALUES = 4_000_000
 
@@ -51,7 +54,7 @@ class Scatter:
     """Logit residuals of rows scored by refits that left them (or their family) out."""
 
     residuals: np.ndarray
-    method: str  # "leave-one-out" or "leave-one-family-out"
+    method: str  # "leave-one-out", "leave-one-family-out" or "200-fold"
     floor: float
     n_failed: int = 0  # held-out refits that did not converge (their rows are not in residuals)
 
@@ -77,10 +80,21 @@ def held_out_residuals(x: np.ndarray, y: np.ndarray, refit, floor: float,
 
     ``refit(mask)`` fits on the rows where ``mask`` is true and returns a callable curve of ``x``, or
     None when the refit fails (counted in ``n_failed``). ``groups`` (one label a row) switches from
-    leave-one-row-out to leave-one-group-out.
+    leave-one-row-out to leave-one-group-out. Past :data:`MAX_FOLDS` rows, rows are dealt into that
+    many folds in order of ``x`` (so each fold spans the data) and each fold is left out in turn.
+
+    >>> x = np.arange(500.0)
+    >>> s = held_out_residuals(x, np.full(500, 0.5), lambda m: (lambda v: np.full(v.shape, 0.5)), 0.0)
+    >>> s.method, s.n
+    ('200-fold', 500)
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    labels = np.arange(x.size) if groups is None else np.asarray(groups)
+    if groups is not None:
+        labels = np.asarray(groups)
+    elif x.size > MAX_FOLDS:
+        labels = np.argsort(np.argsort(x, kind="stable"), kind="stable") % MAX_FOLDS
+    else:
+        labels = np.arange(x.size)
     residuals, failed = [], 0
     for label in _unique_in_order(labels):
         out = labels == label
@@ -93,7 +107,10 @@ def held_out_residuals(x: np.ndarray, y: np.ndarray, refit, floor: float,
             continue
         residuals.append(to_logit(y[out], floor) - to_logit(curve(x[out]), floor))
     values = np.concatenate(residuals) if residuals else np.zeros(0)
-    method = "leave-one-out" if groups is None else "leave-one-family-out"
+    if groups is not None:
+        method = "leave-one-family-out"
+    else:
+        method = "leave-one-out" if x.size <= MAX_FOLDS else f"{MAX_FOLDS}-fold"
     return Scatter(values, method, float(floor), failed)
 
 

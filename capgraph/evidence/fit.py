@@ -310,11 +310,13 @@ class Bootstrap:
 def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
               n: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
               sigma: np.ndarray | None = None, *, strict: bool = True,
-              through: Callable | None = None) -> Bootstrap:
+              through: Callable | None = None,
+              progress: Callable[[int], None] | None = None) -> Bootstrap:
     """Refit ``n`` resamples of the rows (drawn with replacement, seeded), each from the point fit.
 
     A resample whose fit fails (too few distinct scales, a parameter stuck on a bound) is counted
-    in ``n_failed`` rather than silently replaced; at least one must succeed.
+    in ``n_failed`` rather than silently replaced; at least one must succeed. ``progress(1)`` is
+    called after each refit.
     """
     log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
@@ -322,6 +324,8 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
     start = [fit.theta]
     samples, failed = [], 0
     for _ in range(n):
+        if progress:
+            progress(1)
         idx = rng.integers(0, log_x.size, log_x.size)
         lx, yy = log_x[idx], y[idx]
         if np.unique(lx).size < len(opts.free):
@@ -431,11 +435,13 @@ class FitResult:
 def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIONS, *,
                        n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
                        n_skipped: int = 0, sigma: np.ndarray | None = None,
-                       scatter: bool = False, through: Callable | None = None) -> FitResult:
+                       scatter: bool = False, through: Callable | None = None,
+                       progress: Callable[[int], None] | None = None) -> FitResult:
     """Point fit plus 90% bootstrap intervals of each fitted parameter (none when ``n_bootstrap`` is 0).
 
     ``sigma`` (standard errors of ``y``) weighs the fit and every refit; see :func:`fit_curve`. With
-    ``scatter``, also the leave-one-out residual scatter of the rows around the curve.
+    ``scatter``, also the held-out residual scatter of the rows around the curve (leave-one-out, or
+    folds for large tables). ``progress(1)`` after each bootstrap refit.
     """
     weights = "none" if sigma is None else "stderr"
     fit = fit_curve(log_x, y, opts, sigma, through=through)
@@ -443,7 +449,7 @@ def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFA
     x_range = (float(10.0 ** np.min(log_x)), float(10.0 ** np.max(log_x)))
     if n_bootstrap <= 0:
         return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread, x_range=x_range)
-    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through)
+    boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through, progress=progress)
     return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
                      spread, len(boot.samples), boot.n_failed, x_range)
 

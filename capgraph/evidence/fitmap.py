@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ WEIGHTS = ("auto", "stderr", "none")
 
 def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
               where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-              seed: int = DEFAULT_SEED, weights: str = "auto") -> FitResult:
+              seed: int = DEFAULT_SEED, weights: str = "auto",
+              progress: Callable[[int], None] | None = None) -> FitResult:
     """Fit ``y`` against log10 of ``x`` over the rows matching ``where``.
 
     ``x`` and ``y`` are columns or arithmetic expressions of columns (:mod:`capgraph.evidence.expr`).
@@ -77,7 +78,7 @@ def fit_table(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, 
         raise MapError([Problem(table.path, 1, 1, _too_few(cols.n_used, cols.n_skipped, need, opts, where))])
     sigma = standard_errors(rows, x, y, cols.n_used, weights)
     return fit_with_intervals(np.log10(cols[x]), cols[y], opts, n_bootstrap=n_bootstrap, seed=seed,
-                              n_skipped=cols.n_skipped, sigma=sigma, scatter=True)
+                              n_skipped=cols.n_skipped, sigma=sigma, scatter=True, progress=progress)
 
 
 def stderr_column(table: Table, y: str) -> str | None:
@@ -125,7 +126,7 @@ def fit_file(path: str | Path | Sequence[str | Path], x: str, y: str, opts: FitO
              where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
              seed: int = DEFAULT_SEED, use_cache: bool = True, weights: str = "auto",
              models: str | Path | None = None, groups: Mapping[str, Any] | None = None,
-             base: Path | None = None) -> FitResult:
+             base: Path | None = None, progress: Callable[[int], None] | None = None) -> FitResult:
     """:func:`fit_table` on results read by :func:`~capgraph.evidence.harness.read_data`.
 
     ``path`` is a CSV or JSON Lines table, or harness result files (files, folders, globs) joined
@@ -140,21 +141,22 @@ def fit_file(path: str | Path | Sequence[str | Path], x: str, y: str, opts: FitO
     table = read_data([path] if isinstance(path, str | Path) else path, models=models, groups=groups,
                       base=base)
     return fit_cached(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
-                      use_cache=use_cache, weights=weights)
+                      use_cache=use_cache, weights=weights, progress=progress)
 
 
 def fit_cached(table: Table, x: str, y: str, opts: FitOptions = DEFAULT_OPTIONS, *,
                where: Mapping[str, Any] | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-               seed: int = DEFAULT_SEED, use_cache: bool = True, weights: str = "auto") -> FitResult:
+               seed: int = DEFAULT_SEED, use_cache: bool = True, weights: str = "auto",
+               progress: Callable[[int], None] | None = None) -> FitResult:
     """:func:`fit_table`, cached on disk by the table's digest (its files' content) and every option."""
     if not use_cache:
         return fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
-                         weights=weights)
+                         weights=weights, progress=progress)
     key = fitcache.cache_key(table.digest, _options(x, y, opts, where, n_bootstrap, seed, weights))
     value, _ = fitcache.cached(
         key,
         lambda: fit_table(table, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
-                          weights=weights).record(),
+                          weights=weights, progress=progress).record(),
         valid=lambda v: result_from_json(v, opts) is not None,
     )
     result = result_from_json(value, opts)
