@@ -86,6 +86,23 @@ def check_threshold(threshold: float | None) -> None:
         raise ValueError("must lie strictly between 0 and 1")
 
 
+
+def split(log_x: np.ndarray, cutoff: float, opts: FitOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the rows at or below ``cutoff`` (to fit) and above it (to test).
+
+    Raises ``ValueError`` when too few rows are left to fit ``opts``'s curve, or none to test.
+    """
+    log_cut = float(np.log10(cutoff))
+    train, test = log_x <= log_cut, log_x > log_cut
+    need = min_rows(opts)
+    if train.sum() < need:
+        raise ValueError(f"only {int(train.sum())} row(s) at or below the cutoff {cutoff:g}; "
+                         f"a {opts.curve} fit needs at least {need}")
+    if not test.any():
+        raise ValueError(f"no rows above the cutoff {cutoff:g}: nothing to test on")
+    return train, test
+
+
 def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
              threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
              seed: int = DEFAULT_SEED) -> Backtest:
@@ -103,14 +120,8 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
     """
     check_threshold(threshold)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    train, test = x <= cutoff, x > cutoff
-    need = min_rows(opts)
-    if train.sum() < need:
-        raise ValueError(f"only {int(train.sum())} row(s) at or below the cutoff {cutoff:g}; "
-                         f"a {opts.curve} fit needs at least {need}")
-    if not test.any():
-        raise ValueError(f"no rows above the cutoff {cutoff:g}: nothing to test on")
     lx = np.log10(x)
+    train, test = split(lx, cutoff, opts)
     fit = fit_curve(lx[train], y[train], opts)
     lx_test, y_test = lx[test], y[test]
     mae = float(np.mean(np.abs(fit(lx_test) - y_test)))
@@ -143,14 +154,7 @@ def backtest_rows(rows: Rows, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS,
     coverage on the same rows, so the gain is plain. Crossings are read on the compute axis (for the
     reference family on the capability axis).
     """
-    log_cut = float(np.log10(cutoff))
-    train_mask, test_mask = rows.log_x <= log_cut, rows.log_x > log_cut
-    need = min_rows(opts)
-    if train_mask.sum() < need:
-        raise ValueError(f"only {int(train_mask.sum())} row(s) at or below the cutoff {cutoff:g}; "
-                         f"a {opts.curve} fit needs at least {need}")
-    if not test_mask.any():
-        raise ValueError(f"no rows above the cutoff {cutoff:g}: nothing to test on")
+    train_mask, test_mask = split(rows.log_x, cutoff, opts)
     train, test = rows.take(train_mask), rows.take(test_mask)
 
     def score(capability: bool, family: bool):
