@@ -235,3 +235,27 @@ def test_many_nodes_label_the_most_composite_and_grey_the_rest(tmp_path):
     assert sorted(depths[n] for n in labelled) == deepest
     grey = [ln for ln in ax.get_lines() if ln.get_color() == "#aaaaaa"]
     assert len(grey) == 300 - MAX_LABELLED
+
+
+def test_plot_data_shows_the_points_behind_fitted_curves_and_where_they_end(tmp_path):
+    import csv
+
+    path = ROOT / "graphs" / "fitted_multistep.yaml"
+    with open(path.parent / "data" / "synthetic_results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    last = max(float(r["params"]) for r in rows)
+    out = tmp_path / "data.svg"
+    invoke("plot", path, "lookup", "reason_step", "--data", "-o", out)
+    svg = out.read_bytes()
+    invoke("plot", path, "lookup", "reason_step", "--data", "-o", tmp_path / "again.svg")
+    assert (tmp_path / "again.svg").read_bytes() == svg  # deterministic bytes
+    groups = {g.get("id"): g for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g")}
+    for name in ("lookup", "reason_step"):  # one marker a row of the results file
+        uses = list(groups[f"data-{name}"].iter("{http://www.w3.org/2000/svg}use"))
+        assert len(uses) == len(rows)
+    assert "data-end-0" in groups and "data-end-1" not in groups  # both fits end together
+    fig = curves_figure(capgraph.load(path), ["lookup"], data=True)
+    end = [line for line in fig.axes[0].lines if line.get_gid() == "data-end-0"]
+    assert end and np.allclose(end[0].get_xdata(), last)
+    assert b"data-lookup" not in plot(capgraph.load(path), "svg", ["lookup"])  # only when asked
+    assert "leave out --lenses" in invoke("plot", path, "--lenses", "--data", "-o", out, code=2).flat

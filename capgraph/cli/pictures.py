@@ -142,6 +142,8 @@ def plot_command(
                                           "exact-match answer length L.")] = LENS_LENGTH,
     options: Annotated[int, typer.Option("--options", help="With --lenses: multiple-choice options "
                                          "n.")] = LENS_OPTIONS,
+    data: Annotated[bool, typer.Option("--data", help="Also the data points behind fitted curves "
+                                       "and where that data ends.")] = False,
 ) -> None:
     """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
     from capgraph.outputs.plot import FORMATS, check_lens_options, plot
@@ -151,10 +153,12 @@ def plot_command(
     check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
     if lenses:
         usage("--lenses", check_lens_options, length, options, nodes)
+        if data:
+            raise typer.BadParameter("draws the curves picture; leave out --lenses", param_hint="--data")
     cmap = load_map(path)
     _check_at(cmap, at, unit)
     _check_names(cmap, nodes or [], "NODES")
-    extra = {"length": length, "options": options} if lenses else {}
+    extra = {"length": length, "options": options} if lenses else {"data": data}
     _write(output, plot(cmap, fmt, nodes or None, show_lenses=lenses, at=at, unit=unit, **extra))
 
 

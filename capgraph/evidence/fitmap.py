@@ -306,6 +306,20 @@ def _fit_spec(fs: FitSpec, base: Path, n_bootstrap: int, seed: int = DEFAULT_SEE
                       seed=seed, weights=fs.weights)
 
 
+def fit_points(fs: FitSpec, document: Document | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows behind a ``fit:`` curve: their scales (column ``x``) and scores (``y``), as fitted.
+
+    Reads ``fs.data`` as :func:`resolve_fits` does (relative to the map's folder) and keeps the rows
+    :func:`fit_table` uses: those matching ``where`` with a number in both columns and a scale above 0.
+    """
+    base = Path(document.path).parent if document and Path(document.path).is_file() else Path.cwd()
+    rows = read_data([fs.data], models=fs.models, groups=fs.groups, base=base).where(fs.where or {})
+    rows, x = derive(rows, fs.x)
+    rows, y = derive(rows, fs.y)
+    cols = rows.numeric(x, y, positive=[x])
+    return np.asarray(cols[x], dtype=float), np.asarray(cols[y], dtype=float)
+
+
 class _Located(Exception):
     def __init__(self, loc: tuple[str, ...], message: str, key: bool = False) -> None:
         self.loc, self.message, self.key = loc, message, key

@@ -119,6 +119,7 @@ class CapabilityMap:
                  scenario: str | None = None) -> None:
         #: Scale range (on the map's axis) of the data behind each fitted or ``points`` curve.
         self.data_spans: dict[str, tuple[float, float]] = {}
+        self._fit_specs = {name: s.curve.fit for name, s in spec.skills.items() if s.curve.fit is not None}
         if any(skill.curve.fit is not None for skill in spec.skills.values()):
             # scipy.optimize: imported only when needed
             from capgraph.evidence.fitmap import resolve_fits_with_data
@@ -270,6 +271,20 @@ class CapabilityMap:
         at = getattr(p.crossing, self.axis)
         return tuple(name for name in self._curves_under(p.name)
                      if not self.data_spans[name][0] <= at <= self.data_spans[name][1])
+
+    def data_points(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The observations behind skill ``name``'s curve, scales on the map's axis: the rows a
+        ``fit:`` curve was fitted to, or a ``points`` curve's points; None for a curve written by hand."""
+        if name in self.fitted:
+            from capgraph.evidence.fitmap import fit_points  # reads the data file again, only when asked
+
+            return fit_points(self._fit_specs[name], self.document)
+        skill = self.spec.skills.get(name)
+        kind = skill.curve.kind if skill else None
+        points = getattr(skill.curve, kind) if kind and FAMILIES[kind].batch == "table" else None
+        if points:
+            return np.array([p.x for p in points], dtype=float), np.array([p.y for p in points], dtype=float)
+        return None
 
     def _curves_under(self, name: str) -> list[str]:
         """The skills with data spans at or below ``name``, sorted."""

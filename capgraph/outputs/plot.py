@@ -38,7 +38,7 @@ from capgraph.format.graph import depth as node_depth
 from capgraph.kernels import lenses
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
-from capgraph.outputs.wording import crossing_phrase, crossing_text, scale_text
+from capgraph.outputs.wording import crossing_phrase, crossing_text, data_end_words, data_words, scale_text
 
 #: Formats :func:`save` writes, by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -190,9 +190,10 @@ def default_nodes(cmap: CapabilityMap) -> list[str]:
 
 @_styled
 def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float | str | None = None,
-                  unit: str | None = None) -> Figure:
+                  unit: str | None = None, data: bool = False) -> Figure:
     """Value against scale for ``names`` (default: :func:`default_nodes`) and, dashed, their
-    children when names are given; ``at`` (in ``unit``) draws a vertical line there.
+    children when names are given; ``at`` (in ``unit``) draws a vertical line there. With
+    ``data``, the observations behind drawn fitted or ``points`` curves (:func:`show_data`).
 
     With more than :data:`MAX_LABELLED` nodes, the most composite ones (deepest level, then
     earliest crossing) are labelled and the others drawn thin and grey.
@@ -264,9 +265,31 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
     _threshold_lines(ax, [predictions[n].threshold for n in solid if n in predictions])
     _shade_data_limit(ax, cmap, log_x)
     _mark_at(ax, cmap, None if at is None else cmap.log_axis(at, unit), unit)
+    if data:
+        show_data(ax, cmap, labelled, color)
     _legend(fig, ax, len(ax.get_legend_handles_labels()[1]))
     _label_crossings(fig, ax, marks)
     return fig
+
+
+def show_data(ax, cmap: CapabilityMap, names: list[str], color: dict[str, str]) -> None:
+    """Scatter the observations behind each of ``names`` that has them (SVG group ``data-<name>``,
+    one marker a point) and draw a dotted vertical line where the data ends (``data-end-<i>``,
+    one line for curves whose data end together): past it the curve is an extrapolation.
+    """
+    ends: dict[float, list[str]] = {}
+    for name in names:
+        found = cmap.data_points(name)
+        if found is None or len(found[0]) == 0:
+            continue
+        log_x = cmap.units.convert(np.log10(found[0]), cmap.axis, cmap.grid_axis)
+        ax.plot(10.0 ** log_x, found[1], marker="o", markersize=4, linestyle="none",
+                color=color[name], markeredgecolor="black", markeredgewidth=0.4, alpha=0.8,
+                zorder=3, gid=f"data-{name}", label=_wrap(data_words(name, len(log_x))))
+        ends.setdefault(float(np.max(log_x)), []).append(name)
+    for i, (end, which) in enumerate(sorted(ends.items())):
+        ax.axvline(10.0 ** end, color="#333333", linestyle=":", linewidth=1.2, gid=f"data-end-{i}",
+                   label=_wrap(data_end_words(which, short_scale(cmap, end))))
 
 
 def underlying(cmap: CapabilityMap, name: str, log_x: np.ndarray) -> np.ndarray:

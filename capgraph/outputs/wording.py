@@ -188,6 +188,16 @@ def range_text(lo: str, hi: str) -> str:
     return f"{lo} to {hi}"
 
 
+def data_words(name: str, n: int) -> str:
+    """The legend entry of the observations behind a curve: ``lookup: 19 data points``."""
+    return f"{name}: {counted(n, 'data point')}"
+
+
+def data_end_words(names: list[str], end: str) -> str:
+    """The legend entry of the line where the data behind ``names`` ends."""
+    return f"data ends at {end} ({', '.join(names)})"
+
+
 def date_text(date: str | None) -> str:
     """A crossing date (ISO) for a table, or the dash when there is none."""
     return date or NONE
