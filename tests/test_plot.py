@@ -259,3 +259,24 @@ def test_plot_data_shows_the_points_behind_fitted_curves_and_where_they_end(tmp_
     assert end and np.allclose(end[0].get_xdata(), last)
     assert b"data-lookup" not in plot(capgraph.load(path), "svg", ["lookup"])  # only when asked
     assert "leave out --lenses" in invoke("plot", path, "--lenses", "--data", "-o", out, code=2).flat
+
+
+def test_plot_against_date_puts_crossings_at_their_dates(tmp_path):
+    import datetime as dt
+
+    path = ROOT / "graphs" / "frontier_outlook.yaml"
+    cmap = capgraph.load(path)
+    p = next(q for q in cmap.predict() if q.name == "ten_step_problem")
+    day = dt.date.fromisoformat(cmap.date(p.crossing.flops))
+    year = day.year + (day.timetuple().tm_yday - 1) / 365.2425  # the date predict gives, in years
+    ax = curves_figure(cmap, ["ten_step_problem"], against="date").axes[0]
+    marks = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata()) == 1]
+    assert len(marks) == 1 and abs(marks[0].get_xdata()[0] - year) < 2 / 365
+    assert ax.get_xscale() == "linear" and "year" in ax.get_xlabel()
+    out = tmp_path / "d.svg"
+    invoke("plot", path, "--against", "date", "-o", out)
+    invoke("plot", path, "--x", "date", "-o", tmp_path / "again.svg")
+    assert (tmp_path / "again.svg").read_bytes() == out.read_bytes()
+    no_timeline = invoke("plot", BUG, "--against", "date", "-o", out, code=2).flat
+    assert "needs the map's timeline" in no_timeline
+    invoke("plot", path, "--against", "dat", "-o", out, code=2)

@@ -144,21 +144,26 @@ def plot_command(
                                          "n.")] = LENS_OPTIONS,
     data: Annotated[bool, typer.Option("--data", help="Also the data points behind fitted curves "
                                        "and where that data ends.")] = False,
+    against: Annotated[str, typer.Option("--against", "--x", help="The x axis: scale, or date (calendar "
+                                         "years; needs the map's timeline).")] = "scale",
 ) -> None:
     """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
-    from capgraph.outputs.plot import FORMATS, check_lens_options, plot
+    from capgraph.outputs.plot import FORMATS, check_lens_options, plot, positions
 
     fmt = _format(output, FORMATS)
     _not_input(output, path)
     check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
     if lenses:
         usage("--lenses", check_lens_options, length, options, nodes)
-        if data:
-            raise typer.BadParameter("draws the curves picture; leave out --lenses", param_hint="--data")
+        for flag, given in (("--data", data), ("--against", against != "scale")):
+            if given:
+                raise typer.BadParameter("draws the curves picture; leave out --lenses", param_hint=flag)
     cmap = load_map(path)
     _check_at(cmap, at, unit)
     _check_names(cmap, nodes or [], "NODES")
-    extra = {"length": length, "options": options} if lenses else {"data": data}
+    if not lenses:
+        usage("--against", positions, cmap, against)
+    extra = {"length": length, "options": options} if lenses else {"data": data, "against": against}
     _write(output, plot(cmap, fmt, nodes or None, show_lenses=lenses, at=at, unit=unit, **extra))
 
 

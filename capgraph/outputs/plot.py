@@ -39,6 +39,7 @@ from capgraph.kernels import lenses
 from capgraph.model.capmap import CapabilityMap
 from capgraph.outputs import colors
 from capgraph.outputs.wording import crossing_phrase, crossing_text, data_end_words, data_words, scale_text
+from capgraph.world.timeline import calendar_years
 
 #: Formats :func:`save` writes, by file extension.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -85,13 +86,42 @@ def _other_unit(cmap: CapabilityMap) -> str:
     return "params" if cmap.grid_axis == "flops" else "flops"
 
 
-def _style_axis(ax, cmap: CapabilityMap, log_x: np.ndarray, secondary: bool = True) -> None:
-    ax.set_xscale("log")
-    ax.set_xlim(10.0 ** log_x[0], 10.0 ** log_x[-1])
+def _scale_positions(log_x):
+    return 10.0 ** np.asarray(log_x, dtype=float)
+
+
+def positions(cmap: CapabilityMap, against: str = "scale"):
+    """Where grid-axis scales (log10) sit on the x axis: the scale itself, or with ``against``
+    ``"date"`` the calendar year the map's timeline reaches that compute (ValueError without one).
+    """
+    if against == "scale":
+        return _scale_positions
+    if against != "date":
+        raise ValueError(f"--against takes scale or date, got {against!r}")
+    timeline = cmap.spec.timeline
+    if timeline is None:
+        raise ValueError("plotting against date needs the map's timeline (a timeline block: start, "
+                         "flops, growth_per_year); without one, plot against scale")
+
+    def years(log_x):
+        log_flops = cmap.units.convert(np.asarray(log_x, dtype=float), cmap.grid_axis, "flops")
+        return calendar_years(10.0 ** log_flops, timeline.start, timeline.flops, timeline.growth_per_year)
+
+    return years
+
+
+def _style_axis(ax, cmap: CapabilityMap, log_x: np.ndarray, secondary: bool = True,
+                pos=_scale_positions) -> None:
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"{_AXIS_TITLE[cmap.grid_axis]} ({cmap.grid_axis})")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    if pos is not _scale_positions:  # calendar years: the compute trend makes the axis linear in time
+        ax.set_xlim(float(pos(log_x[0])), float(pos(log_x[-1])))
+        ax.set_xlabel("year (the map's timeline: when the largest run reaches each compute)")
+        return
+    ax.set_xscale("log")
+    ax.set_xlim(10.0 ** log_x[0], 10.0 ** log_x[-1])
+    ax.set_xlabel(f"{_AXIS_TITLE[cmap.grid_axis]} ({cmap.grid_axis})")
     if secondary:
         other = _other_unit(cmap)
 
@@ -107,7 +137,7 @@ def _style_axis(ax, cmap: CapabilityMap, log_x: np.ndarray, secondary: bool = Tr
         top.set_xlabel(f"{_AXIS_TITLE[other]} ({other})", fontsize=9)
 
 
-def _shade_data_limit(ax, cmap: CapabilityMap, log_x: np.ndarray) -> bool:
+def _shade_data_limit(ax, cmap: CapabilityMap, log_x: np.ndarray, pos=_scale_positions) -> bool:
     """Shade the scales whose training needs more tokens than ``scale.data_limit``."""
     limit = cmap.spec.scale.data_limit
     if limit is None:
@@ -116,16 +146,17 @@ def _shade_data_limit(ax, cmap: CapabilityMap, log_x: np.ndarray) -> bool:
     if log_limit >= log_x[-1]:
         return False
     start = max(log_limit, log_x[0])
-    ax.axvspan(10.0 ** start, 10.0 ** log_x[-1], facecolor="#bbbbbb", alpha=0.25, hatch="//",
+    ax.axvspan(float(pos(start)), float(pos(log_x[-1])), facecolor="#bbbbbb", alpha=0.25, hatch="//",
                edgecolor="#999999", linewidth=0,
                label=f"data-limited: needs > {human(limit)} training tokens")
     return True
 
 
-def _mark_at(ax, cmap: CapabilityMap, log_at: float | None, unit: str | None) -> None:
+def _mark_at(ax, cmap: CapabilityMap, log_at: float | None, unit: str | None,
+             pos=_scale_positions) -> None:
     if log_at is None:
         return
-    ax.axvline(10.0 ** log_at, color="#000000", linestyle="-.", linewidth=1,
+    ax.axvline(float(pos(log_at)), color="#000000", linestyle="-.", linewidth=1,
                label=f"at {scale_text(cmap, log_at, unit)}")
 
 
@@ -190,16 +221,18 @@ def default_nodes(cmap: CapabilityMap) -> list[str]:
 
 @_styled
 def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float | str | None = None,
-                  unit: str | None = None, data: bool = False) -> Figure:
+                  unit: str | None = None, data: bool = False, against: str = "scale") -> Figure:
     """Value against scale for ``names`` (default: :func:`default_nodes`) and, dashed, their
     children when names are given; ``at`` (in ``unit``) draws a vertical line there. With
     ``data``, the observations behind drawn fitted or ``points`` curves (:func:`show_data`).
+    ``against="date"`` puts calendar years on the x axis (:func:`positions`).
 
     With more than :data:`MAX_LABELLED` nodes, the most composite ones (deepest level, then
     earliest crossing) are labelled and the others drawn thin and grey.
     """
     for name in names or []:
         cmap.node(name)  # KeyError for an unknown name
+    pos = positions(cmap, against)
     solid = list(dict.fromkeys(names)) if names else default_nodes(cmap)
     dashed = []
     if names:
@@ -226,12 +259,12 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
     dashed_context = len(dashed) > MAX_LABELLED
     labelled = solid + ([] if dashed_context else dashed)
     color = dict(zip(labelled, colors.line_colors(len(labelled)), strict=True))
-    x = 10.0 ** log_x
+    x = pos(log_x)
 
     fig = Figure(figsize=(10, 5.6), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    _style_axis(ax, cmap, log_x)
+    _style_axis(ax, cmap, log_x, pos=pos)
     ax.set_ylabel("value")
     ax.set_title(clip(cmap.name, 100), loc="left", fontweight="bold")
     for i, name in enumerate(context):
@@ -249,7 +282,7 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
             label += f" ({crossing_text(cmap, p, digits=2, with_unit=False, threshold=True)})"
             if p.status == "crosses":
                 log_c = math.log10(getattr(p.crossing, cmap.grid_axis))
-                marks.append((10.0 ** log_c, p.threshold, short_scale(cmap, log_c), color[name]))
+                marks.append((float(pos(log_c)), p.threshold, short_scale(cmap, log_c), color[name]))
         ax.plot(x, values[name], color=color[name], linewidth=2, label=_wrap(label))
         lo, hi = bands[name][0], bands[name][2]
         if not np.array_equal(lo, hi):
@@ -263,16 +296,17 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
         ax.plot([mx], [my], marker="o", markersize=6, color=c, markeredgecolor="black",
                 markeredgewidth=0.8, linestyle="none")
     _threshold_lines(ax, [predictions[n].threshold for n in solid if n in predictions])
-    _shade_data_limit(ax, cmap, log_x)
-    _mark_at(ax, cmap, None if at is None else cmap.log_axis(at, unit), unit)
+    _shade_data_limit(ax, cmap, log_x, pos)
+    _mark_at(ax, cmap, None if at is None else cmap.log_axis(at, unit), unit, pos)
     if data:
-        show_data(ax, cmap, labelled, color)
+        show_data(ax, cmap, labelled, color, pos)
     _legend(fig, ax, len(ax.get_legend_handles_labels()[1]))
     _label_crossings(fig, ax, marks)
     return fig
 
 
-def show_data(ax, cmap: CapabilityMap, names: list[str], color: dict[str, str]) -> None:
+def show_data(ax, cmap: CapabilityMap, names: list[str], color: dict[str, str],
+              pos=_scale_positions) -> None:
     """Scatter the observations behind each of ``names`` that has them (SVG group ``data-<name>``,
     one marker a point) and draw a dotted vertical line where the data ends (``data-end-<i>``,
     one line for curves whose data end together): past it the curve is an extrapolation.
@@ -283,12 +317,12 @@ def show_data(ax, cmap: CapabilityMap, names: list[str], color: dict[str, str]) 
         if found is None or len(found[0]) == 0:
             continue
         log_x = cmap.units.convert(np.log10(found[0]), cmap.axis, cmap.grid_axis)
-        ax.plot(10.0 ** log_x, found[1], marker="o", markersize=4, linestyle="none",
+        ax.plot(pos(log_x), found[1], marker="o", markersize=4, linestyle="none",
                 color=color[name], markeredgecolor="black", markeredgewidth=0.4, alpha=0.8,
                 zorder=3, gid=f"data-{name}", label=_wrap(data_words(name, len(log_x))))
         ends.setdefault(float(np.max(log_x)), []).append(name)
     for i, (end, which) in enumerate(sorted(ends.items())):
-        ax.axvline(10.0 ** end, color="#333333", linestyle=":", linewidth=1.2, gid=f"data-end-{i}",
+        ax.axvline(float(pos(end)), color="#333333", linestyle=":", linewidth=1.2, gid=f"data-end-{i}",
                    label=_wrap(data_end_words(which, short_scale(cmap, end))))
 
 

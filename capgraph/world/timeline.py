@@ -58,6 +58,17 @@ def flops_to_dates(flops: ArrayLike, start: dt.date, start_flops: float,
     return years_to_dates(flops_to_years(flops, start_flops, growth_per_year), start)
 
 
+def calendar_years(flops: ArrayLike, start: dt.date, start_flops: float,
+                   growth_per_year: float) -> np.ndarray:
+    """The calendar year, fractional (2027.5 is about 2 July 2027), at which the trend reaches ``flops``.
+
+    >>> float(calendar_years(1e26, dt.date(2025, 1, 1), 1e25, 10.0)[()])
+    2026.0
+    """
+    origin = start.year + (start.timetuple().tm_yday - 1) / DAYS_PER_YEAR
+    return origin + flops_to_years(flops, start_flops, growth_per_year)
+
+
 def iso_dates(dates: np.ndarray) -> list[str | None]:
     """ISO ``YYYY-MM-DD`` strings, None for NaT (for JSON)."""
     return [None if np.isnat(d) else str(d.astype("datetime64[D]")) for d in np.atleast_1d(dates)]
