@@ -46,10 +46,13 @@ class RowSums:
         self.rows, self.cols, self.weights = rows[order], cols[order], weights[order]
         self.shape = shape
         self.starts = np.searchsorted(self.rows, np.arange(shape[0]))
+        # reduceat down axis 0 loops column by column: 60 µs a level for a chain of 2,000 samples
+        self.one_each = np.array_equal(self.rows, np.arange(shape[0]))
 
     def astype(self, dtype: Any, copy: bool = False) -> RowSums:
         out = RowSums.__new__(RowSums)
         out.rows, out.cols, out.shape, out.starts = self.rows, self.cols, self.shape, self.starts
+        out.one_each = self.one_each
         out.weights = self.weights.astype(dtype, copy=copy)
         return out
 
@@ -58,6 +61,8 @@ class RowSums:
         return Edges(self.rows, self.cols, self.weights)
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        if self.one_each:  # one edge per row (a chain): each sum is its one term, no reduceat
+            return x[self.cols] * self.weights[:, None]
         out = np.empty((self.shape[0], x.shape[1]), dtype=np.result_type(self.weights, x))
         step = max(1, _GATHER // max(1, self.cols.size))
         for j in range(0, x.shape[1], step):  # every row has an edge, so reduceat never sees an empty one
