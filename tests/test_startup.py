@@ -65,6 +65,17 @@ def test_row_sums_match_scipy(dtype):
     assert np.isneginf(ours[np.isneginf(theirs)]).all() and not np.isnan(ours).any()
 
 
+def test_one_edge_per_row_is_exactly_the_summed_path():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, (6, 300)).astype(np.float32)
+    chain = RowSums(np.array([2, 0, 1]), np.array([4, 0, 5]), np.array([1.0, 0.5, 2.0]), (3, 6))
+    assert chain.one_each
+    summed = chain.astype(np.float32)
+    summed.one_each = False  # force the reduceat path
+    assert np.array_equal(chain.astype(np.float32) @ x, summed @ x)
+    assert not RowSums(np.array([0, 0]), np.array([0, 1]), np.ones(2), (2, 2)).one_each
+
+
 def test_large_blocks_use_scipy():
     n = SMALL_BLOCK + 1
     big = weight_matrix(list(range(n)), list(range(n)), [1.0] * n, (n, n))
