@@ -176,3 +176,26 @@ def test_report_states_the_allocation_and_range_the_map_uses():
     assert "20 training tokens per parameter" not in page
     page = report(capgraph.load(ROOT / "graphs" / "ten_step_reasoning.yaml"))
     assert "20 training tokens per parameter" in page and "range 100M – 100T params" in page
+
+
+def test_pictures_take_predicts_monte_carlo_options(tmp_path):
+    """render, plot and report run the Monte Carlo as asked: --at-medians is --samples 1, and the
+    report's numbers follow the seed and samples given."""
+    path = ROOT / "graphs" / "uncertain_reasoning.yaml"
+    cmap = capgraph.load(path)
+    point = cmap.predict(samples=1)[0]
+    outputs = {}
+    for args in (["--at-medians"], ["--samples", "1"], ["--samples", "400", "--seed", "3"]):
+        for ext, command in ((".dot", "render"), (".svg", "plot"), (".html", "report")):
+            if ext == ".html":
+                pytest.importorskip("pygraphviz")
+            out = tmp_path / f"{command}{'_'.join(args)}{ext}"
+            invoke(command, path, "-o", out, *args)
+            outputs[command, tuple(args)] = out.read_bytes()
+    for command in ("render", "plot", "report"):
+        assert outputs[command, ("--at-medians",)] == outputs[command, ("--samples", "1")], command
+        assert outputs[command, ("--at-medians",)] != outputs[command, ("--samples", "400", "--seed", "3")]
+    report_text = outputs["report", ("--samples", "400", "--seed", "3")].decode()
+    assert "400 Monte Carlo draws (seed 3)" in report_text
+    assert "Monte Carlo draws" not in outputs["report", ("--at-medians",)].decode()
+    assert point.status == "crosses"

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capgraph.cli.common import (
+    AtMediansOpt,
     ExcludeOpt,
     MapArg,
+    SamplesOpt,
+    SeedOpt,
     SelectOpt,
+    check_samples,
     check_unit,
     err,
     finite,
@@ -19,7 +23,7 @@ from capgraph.cli.common import (
     unit_name,
     usage,
 )
-from capgraph.core.defaults import LENS_LENGTH, LENS_OPTIONS
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, LENS_LENGTH, LENS_OPTIONS
 from capgraph.core.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -43,6 +47,13 @@ PictureUnitOpt = Annotated[str | None, typer.Option("--unit", help="Unit of --at
 def _check_at(cmap: CapabilityMap, at: str | None, unit: str | None) -> None:
     if at is not None:
         usage("--at", cmap.log_axis, at, unit)
+
+
+def _monte_carlo(cmap: CapabilityMap, samples: int, seed: int, at_medians: bool) -> dict[str, int]:
+    """``--samples``, ``--seed`` and ``--at-medians`` as ``predict`` reads them."""
+    samples = 1 if at_medians else samples
+    check_samples(cmap, samples)
+    return {"samples": samples, "seed": seed}
 
 
 def _check_names(cmap: CapabilityMap, names: list[str], hint: str) -> None:
@@ -109,6 +120,9 @@ def render_command(
                                               show_default=False)] = None,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
+    samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
+    at_medians: AtMediansOpt = False,
 ) -> None:
     """Draw the map as a graph (.svg, .png, .pdf or .dot), coloured by each node's value."""
     from capgraph.outputs.render import FORMATS, render
@@ -125,7 +139,8 @@ def render_command(
     if focus is not None:
         _check_names(cmap, [focus], "--focus")
     only = selection(cmap, select, exclude)
-    _write(output, render(cmap, fmt, at=at, unit=unit, focus=focus, depth=depth, only=only))
+    mc = _monte_carlo(cmap, samples, seed, at_medians)
+    _write(output, render(cmap, fmt, at=at, unit=unit, focus=focus, depth=depth, only=only, **mc))
 
 
 def plot_command(
@@ -146,6 +161,9 @@ def plot_command(
                                        "and where that data ends.")] = False,
     against: Annotated[str, typer.Option("--against", "--x", help="The x axis: scale, or date (calendar "
                                          "years; needs the map's timeline).")] = "scale",
+    samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
+    at_medians: AtMediansOpt = False,
 ) -> None:
     """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
     from capgraph.outputs.plot import FORMATS, check_lens_options, plot, positions
@@ -163,12 +181,15 @@ def plot_command(
     _check_names(cmap, nodes or [], "NODES")
     if not lenses:
         usage("--against", positions, cmap, against)
-    extra = {"length": length, "options": options} if lenses else {"data": data, "against": against}
+    extra = ({"length": length, "options": options} if lenses
+             else {"data": data, "against": against, **_monte_carlo(cmap, samples, seed, at_medians)})
     _write(output, plot(cmap, fmt, nodes or None, show_lenses=lenses, at=at, unit=unit, **extra))
 
 
 def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: PictureUnitOpt = None,
-                   select: SelectOpt = None, exclude: ExcludeOpt = None) -> None:
+                   select: SelectOpt = None, exclude: ExcludeOpt = None,
+                   samples: SamplesOpt = DEFAULT_SAMPLES, seed: SeedOpt = DEFAULT_SEED,
+                   at_medians: AtMediansOpt = False) -> None:
     """Write one self-contained HTML page: the graph, the curves, the predictions, every node."""
     from capgraph.outputs.report import report
 
@@ -179,4 +200,5 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     cmap = load_map(path)
     _check_at(cmap, at, unit)
     only = selection(cmap, select, exclude)
-    _write(output, report(cmap, at=at, unit=unit, only=only).encode("utf-8"))
+    mc = _monte_carlo(cmap, samples, seed, at_medians)
+    _write(output, report(cmap, at=at, unit=unit, only=only, **mc).encode("utf-8"))

@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from capgraph.core.defaults import LENS_LENGTH, LENS_OPTIONS
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, LENS_LENGTH, LENS_OPTIONS
 from capgraph.core.text import clip
 from capgraph.core.units import human
 from capgraph.engine.plan import evaluate
@@ -221,11 +221,13 @@ def default_nodes(cmap: CapabilityMap) -> list[str]:
 
 @_styled
 def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float | str | None = None,
-                  unit: str | None = None, data: bool = False, against: str = "scale") -> Figure:
+                  unit: str | None = None, data: bool = False, against: str = "scale", *,
+                  samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Figure:
     """Value against scale for ``names`` (default: :func:`default_nodes`) and, dashed, their
     children when names are given; ``at`` (in ``unit``) draws a vertical line there. With
     ``data``, the observations behind drawn fitted or ``points`` curves (:func:`show_data`).
-    ``against="date"`` puts calendar years on the x axis (:func:`positions`).
+    ``against="date"`` puts calendar years on the x axis (:func:`positions`). ``samples`` and
+    ``seed``: the Monte Carlo of a map with ranges, as in ``predict``.
 
     With more than :data:`MAX_LABELLED` nodes, the most composite ones (deepest level, then
     earliest crossing) are labelled and the others drawn thin and grey.
@@ -241,9 +243,9 @@ def curves_figure(cmap: CapabilityMap, names: list[str] | None = None, at: float
     log_x = grid(*cmap.log_range)
     # as `predict` answers: for a map with ranges, the median curve (it crosses each threshold at
     # the median crossing) with the 5th and 95th percentile values around it
-    bands = cmap.bands(log_x, solid + dashed)
+    bands = cmap.bands(log_x, solid + dashed, samples=samples, seed=seed)
     values = {n: b[1] for n, b in bands.items()}
-    ranked = cmap.predict()
+    ranked = cmap.predict(samples=samples, seed=seed)
     predictions = {p.name: p for p in ranked}
     order = {p.name: i for i, p in enumerate(ranked)}
     solid.sort(key=lambda n: (order.get(n, len(order)), n))  # legend in crossing order

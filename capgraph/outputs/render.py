@@ -28,6 +28,7 @@ import graphviz
 import networkx as nx
 import numpy as np
 
+from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from capgraph.core.interrupt import interruptible
 from capgraph.core.text import clip
 from capgraph.engine.predict import Prediction
@@ -82,14 +83,15 @@ def neighbourhood(graph: nx.DiGraph, focus: str, steps: int) -> set[str]:
 
 
 def default_at(cmap: CapabilityMap, names: Iterable[str] | None = None,
-               predictions: list[Prediction] | None = None) -> float:
+               predictions: list[Prediction] | None = None, *, samples: int = DEFAULT_SAMPLES,
+               seed: int = DEFAULT_SEED) -> float:
     """The scale a picture shows by default (log10 on the map's axis).
 
     Where the most composite ability (deepest level; by name among equals) crosses its threshold,
     or the middle of the range when none at that level has a threshold it reaches.
     """
     names = list(cmap.nodes if names is None else names)
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=samples, seed=seed) if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
     depths = node_depth(cmap.graph)
     deepest = max(depths[n] for n in names)
@@ -124,7 +126,8 @@ class NodeView:
 
 
 def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
-               predictions: list[Prediction] | None = None, unit: str | None = None) -> list[NodeView]:
+               predictions: list[Prediction] | None = None, unit: str | None = None, *,
+               samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> list[NodeView]:
     """The drawn nodes with what they show at ``log_at`` (log10 on the map's axis), by name.
 
     Values and crossings are those of ``predict``: for a map with ranges the Monte Carlo medians
@@ -132,9 +135,9 @@ def node_views(cmap: CapabilityMap, names: Iterable[str], log_at: float,
     """
     names = sorted(names)
     drawn = set(names)
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=samples, seed=seed) if predictions is None else predictions
     by_name = {p.name: p for p in predictions}
-    bands = cmap.bands(np.array([log_at]), names)
+    bands = cmap.bands(np.array([log_at]), names, samples=samples, seed=seed)
     depths = node_depth(cmap.graph)
     out = []
     for name in names:
@@ -292,7 +295,8 @@ def _legend(cmap: CapabilityMap, log_at: float, unit: str | None, focus: str | N
 
 def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None,
            focus: str | None = None, depth: int | None = None,
-           predictions: list[Prediction] | None = None, only: set[str] | None = None) -> str:
+           predictions: list[Prediction] | None = None, only: set[str] | None = None, *,
+           samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> str:
     """The map as DOT text.
 
     Parameters
@@ -306,8 +310,11 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
         ``cmap.predict()``, when the caller has it already.
     only
         Draw only these nodes (``--select``); inputs left out show as dashed borders.
+    samples, seed
+        The Monte Carlo of a map with ranges, as in ``predict`` (``samples`` 0 or 1: the map at
+        its medians).
     """
-    predictions = cmap.predict() if predictions is None else predictions
+    predictions = cmap.predict(samples=samples, seed=seed) if predictions is None else predictions
     if focus is not None:
         steps = 1 if depth is None else depth
         names = neighbourhood(cmap.graph, focus, steps)
@@ -317,7 +324,7 @@ def to_dot(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     if only is not None:
         names &= only
     log_at = default_at(cmap, names, predictions) if at is None else cmap.log_axis(at, unit)
-    views = node_views(cmap, names, log_at, predictions, unit)
+    views = node_views(cmap, names, log_at, predictions, unit, samples=samples, seed=seed)
     ids = {v.name: f"n{i}" for i, v in enumerate(views)}
 
     dot = graphviz.Digraph("capgraph")

@@ -209,21 +209,24 @@ def allocation_text(cmap: CapabilityMap) -> str:
 
 
 def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None = None,
-           only: set[str] | None = None) -> str:
+           only: set[str] | None = None, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> str:
     """The HTML page; ``at`` (in ``unit``) is the scale the graph is coloured at (default:
-    :func:`capgraph.render.default_at`); ``only``: just these nodes (``--select``)."""
+    :func:`capgraph.render.default_at`); ``only``: just these nodes (``--select``); ``samples``
+    and ``seed``: the Monte Carlo of a map with ranges, as in ``predict``."""
     import numpy as np
 
     from capgraph.outputs.plot import default_nodes
 
-    predictions = cmap.predict()  # as `capgraph predict`: Monte Carlo medians for a ranged map
+    mc = {"samples": samples, "seed": seed}
+    predictions = cmap.predict(**mc)  # as `capgraph predict`: Monte Carlo medians for a ranged map
     if only is not None:
         predictions = [p for p in predictions if p.name in only]
     log_at = (default_at(cmap, only, predictions) if at is None else cmap.log_axis(at, unit))
-    graph_svg = inline_svg(draw(to_dot(cmap, at=at, unit=unit, predictions=predictions, only=only), "svg"))
+    dot = to_dot(cmap, at=at, unit=unit, predictions=predictions, only=only, **mc)
+    graph_svg = inline_svg(draw(dot, "svg"))
     drawn = None if only is None else [n for n in default_nodes(cmap) if n in only] or sorted(only)
-    curves_svg = inline_svg(save(curves_figure(cmap, drawn), "svg"))
-    values = {n: v[1] for n, v in cmap.bands(np.array([log_at])).items()}  # median values
+    curves_svg = inline_svg(save(curves_figure(cmap, drawn, **mc), "svg"))
+    values = {n: v[1] for n, v in cmap.bands(np.array([log_at]), **mc).items()}  # median values
     by_name = {p.name: p for p in predictions}
     spec = cmap.spec.scale
     lo, hi = cmap.axis_bounds
@@ -245,9 +248,9 @@ def report(cmap: CapabilityMap, at: float | str | None = None, unit: str | None 
     scenarios = ""
     if cmap.spec.scenarios:
         scenarios = ('<h2 id="scenarios">Scenarios</h2>\n<p>Each crossing in FLOPs under the map as '
-                     "written and under each scenario.</p>\n" + scenarios_html(cmap.compare(), only))
+                     "written and under each scenario.</p>\n" + scenarios_html(cmap.compare(**mc), only))
     ranged = ("For a map with parameter ranges each number is the median over "
-              f"{DEFAULT_SAMPLES:,} Monte Carlo draws (seed {DEFAULT_SEED}) with its 90% interval "
+              f"{samples:,} Monte Carlo draws (seed {seed}) with its 90% interval "
               "[5th–95th percentile], and <i>never</i> is the share of draws that never cross in "
               "the range." if any(p.at_medians is not None for p in predictions) else "")
     source = f" from <code>{_e(cmap.path)}</code>" if cmap.path else ""
