@@ -63,6 +63,14 @@ def _check_names(cmap: CapabilityMap, names: list[str], hint: str) -> None:
                                      param_hint=hint)
 
 
+def _output(output: str, path: str, formats: dict[str, str], unit: str | None) -> str:
+    """The format of ``-o`` from its name, after the checks every picture makes of its options."""
+    fmt = _format(output, formats)
+    _not_input(output, path)
+    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
+    return fmt
+
+
 def _format(output: str, formats: dict[str, str]) -> str:
     from pathlib import Path
 
@@ -127,9 +135,7 @@ def render_command(
     """Draw the map as a graph (.svg, .png, .pdf or .dot), coloured by each node's value."""
     from capgraph.outputs.render import FORMATS, render
 
-    fmt = _format(output, FORMATS)
-    _not_input(output, path)
-    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
+    fmt = _output(output, path, FORMATS, unit)
     if fmt != "dot":
         _need_graphviz()
     if depth is not None and focus is None:
@@ -168,9 +174,7 @@ def plot_command(
     """Plot value against scale (.svg, .png or .pdf): thresholds, crossings, data limit."""
     from capgraph.outputs.plot import FORMATS, check_lens_options, plot, positions
 
-    fmt = _format(output, FORMATS)
-    _not_input(output, path)
-    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
+    fmt = _output(output, path, FORMATS, unit)
     if lenses:
         usage("--lenses", check_lens_options, length, options, nodes)
         for flag, given in (("--data", data), ("--against", against != "scale")):
@@ -193,9 +197,7 @@ def report_command(path: MapArg, output: OutputOpt, at: AtOpt = None, unit: Pict
     """Write one self-contained HTML page: the graph, the curves, the predictions, every node."""
     from capgraph.outputs.report import report
 
-    _format(output, {".html": "html", ".htm": "html"})
-    _not_input(output, path)
-    check_unit(unit, axes_only=True)  # pictures: params, tokens or FLOPs, not loss
+    _output(output, path, {".html": "html", ".htm": "html"}, unit)
     _need_graphviz()
     cmap = load_map(path)
     _check_at(cmap, at, unit)

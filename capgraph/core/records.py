@@ -64,11 +64,8 @@ def to_frame(rows: list[dict[str, Any]]):
 
 
 class RecordsMixin:
-    """``to_frame()`` for any object with ``to_records()``."""
-
-    def to_records(self) -> list[dict[str, Any]]:  # pragma: no cover - every user defines it
-        raise NotImplementedError
+    """``to_frame()`` for any class that defines ``to_records()`` (flat dicts with stable keys)."""
 
     def to_frame(self):
         """:meth:`to_records` as a :class:`pandas.DataFrame` (needs the ``pandas`` extra)."""
-        return to_frame(self.to_records())
+        return to_frame(self.to_records())  # type: ignore[attr-defined]  # each subclass defines it
