@@ -27,6 +27,7 @@ from capgraph.cli.common import (
     warn,
     with_options,
 )
+from capgraph.outputs.jsonout import emit_predictions
 
 # Each command imports the library it needs in its body: `capgraph --help` loads none of it (start-up).
 
@@ -93,10 +94,7 @@ def predict(
         usage("--by", cmap.log_axis, by, unit)
     only = selection(cmap, select, exclude)
     if as_json:
-        payload = cmap.predict_json(**options)
-        if only is not None:
-            payload["capabilities"] = [p for p in payload["capabilities"] if p["name"] in only]
-        emit_json(payload)
+        emit_predictions(cmap, options, only)
         return
     from capgraph.outputs.terminal import outlook_table, predictions_table, progress_reporter
 

@@ -96,6 +96,10 @@ def points(log_x: ArrayLike, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return _pchip(np.ravel(log_x), log_xs, ys)
 
 
+#: Values computed at once by the table kernel: bounds its temporaries on maps with many tables.
+PCHIP_CHUNK = 1 << 18
+
+
 def _pchip(log_x: np.ndarray, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     log_x = np.asarray(log_x, dtype=float)
     h = np.diff(log_xs, axis=1)  # (S, K-1)
@@ -109,18 +113,50 @@ def _pchip(log_x: np.ndarray, log_xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         slopes[:, 1:-1] = np.where(left * right > 0, inner, 0.0)
         slopes[:, 0] = _end_slope(h[:, 0], h[:, 1], secant[:, 0], secant[:, 1])
         slopes[:, -1] = _end_slope(h[:, -1], h[:, -2], secant[:, -1], secant[:, -2])
-    # each interval's cubic in t = (x − x_i)/h_i ∈ [0, 1], gathered once per value by a flat index
+    # each interval's cubic in t = (x − x_i)/h_i ∈ [0, 1]: coefficients (S, K-1, 6)
     d0, d1 = slopes[:, :-1] * h, slopes[:, 1:] * h
     rise = np.diff(ys, axis=1)
-    coeffs = [ys[:, :-1], d0, 3 * rise - 2 * d0 - d1, d0 + d1 - 2 * rise, log_xs[:, :-1], 1.0 / h]
-    x = np.clip(log_x[None, :], log_xs[:, :1], log_xs[:, -1:])  # held at the end values outside
+    coeffs = np.stack([ys[:, :-1], d0, 3 * rise - 2 * d0 - d1, d0 + d1 - 2 * rise, log_xs[:, :-1],
+                       1.0 / h], axis=-1)
+    out = np.empty((len(ys), log_x.size))
+    ordered = log_x.size < 2 or bool(np.all(log_x[1:] >= log_x[:-1]))  # a grid: cells found per knot
+    rows = max(1, PCHIP_CHUNK // max(1, log_x.size))
+    for r0 in range(0, len(ys), rows):
+        part = slice(r0, r0 + rows)
+        cell = _cells(log_x, log_xs[part]) if ordered else _cells_unordered(log_x, log_xs[part])
+        c0, c1, c2, c3, x0, inv_h = np.moveaxis(coeffs[part].reshape(-1, 6)[cell], -1, 0)
+        x = np.clip(log_x[None, :], log_xs[part, :1], log_xs[part, -1:])  # held at the end values outside
+        t = (x - x0) * inv_h
+        out[part] = np.clip(c0 + t * (c1 + t * (c2 + t * c3)), 0.0, 1.0)
+    return out
+
+
+def _cells(log_x: np.ndarray, log_xs: np.ndarray) -> np.ndarray:
+    """Flat index (row · (K-1) + interval) of the interval holding each of ``log_x`` clipped to each
+    row's points, for an ordered ``log_x``: the same as :func:`_cells_unordered`, found per knot.
+
+    Clipped to a row's ends, ``log_x`` stays ordered, so the values at or past inner knot j are a
+    run at the end: it starts at 0 if the knot is at or below the row's first point, past the end
+    if it is above the last, else where ``log_x`` itself reaches the knot. Each interval's run is
+    then a count, and the index one ``np.repeat`` (not a comparison per knot and value).
+    """
+    lo, hi, knots = log_xs[:, :1], log_xs[:, -1:], log_xs[:, 1:-1]
+    n = log_x.size
+    starts = np.where(knots <= lo, 0, np.where(knots > hi, n, np.searchsorted(log_x, knots)))
+    edges = np.concatenate([np.zeros((len(log_xs), 1), dtype=np.intp), starts,
+                            np.full((len(log_xs), 1), n, dtype=np.intp)], axis=1)
+    runs = np.maximum(np.diff(edges, axis=1), 0)  # knots in order: never negative
+    return np.repeat(np.arange(runs.size), runs.ravel()).reshape(len(log_xs), n)
+
+
+def _cells_unordered(log_x: np.ndarray, log_xs: np.ndarray) -> np.ndarray:
+    """Flat index (row · (K-1) + interval) of the interval holding each of ``log_x`` clipped to
+    each row's points."""
+    x = np.clip(log_x[None, :], log_xs[:, :1], log_xs[:, -1:])
     cell = np.zeros(x.shape, dtype=np.intp)
-    for j in range(1, ys.shape[1] - 1):
+    for j in range(1, log_xs.shape[1] - 1):
         cell += x >= log_xs[:, j:j + 1]
-    cell += np.arange(len(ys))[:, None] * h.shape[1]
-    c0, c1, c2, c3, x0, inv_h = (np.take(c, cell) for c in coeffs)
-    t = (x - x0) * inv_h
-    return np.clip(c0 + t * (c1 + t * (c2 + t * c3)), 0.0, 1.0)
+    return cell + np.arange(len(log_xs))[:, None] * (log_xs.shape[1] - 1)
 
 
 def _end_slope(h0: np.ndarray, h1: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -50,13 +51,16 @@ from capgraph.kernels.scale import AXES, UNITS, ScalePoint
 from capgraph.model.compare import compare
 from capgraph.model.records import Comparison, CrossingDraws, Predictions
 from capgraph.world.allocation import Efficient, adapt_plan, allocation_for
-from capgraph.world.timeline import date_to_log_flops, parse_date
+from capgraph.world.outlook import check_data_limit, quantile_dates
+from capgraph.world.timeline import crossing_date, date_to_log_flops, parse_date
 
 if TYPE_CHECKING:
     import networkx as nx
 
 #: Scales are kept within 10^±300 in every unit: beyond, 6·params·tokens overflows a float.
 FLOAT_LOG10_MAX = 300
+#: :meth:`CapabilityMap.outlook` of a map with neither a data limit nor a timeline.
+_NO_OUTLOOK = {"data_limit": None, "date": None, "dates": None, "dates_missing": None}
 #: Values held at once while sampling: 32 million (128 MB in the float32 Monte Carlo pass).
 MEMORY_FLOATS = 32_000_000
 
@@ -444,8 +448,49 @@ class CapabilityMap:
             point = central_predictions(self.plan, point, fine, log_cross, extras, self.grid_axis,
                                         self._reporting, limit, by_log)
         if self.data_spans:
-            point = [replace(p, extrapolated=self.extrapolated(p)) for p in point]
+            point = self._mark_extrapolated(point)
         return point
+
+    def _mark_extrapolated(self, predictions: list[Prediction]) -> list[Prediction]:
+        """``predictions`` with :meth:`extrapolated` filled in, asked only of the few that can have any.
+
+        A crossing lies within the data of every curve under its node exactly when it is at least
+        the largest start and at most the smallest end of their spans, two numbers per node found
+        level by level; the names are listed (and the prediction copied) only where that fails.
+        """
+        first, last = self._span_envelope()
+        index, axis = self.plan.index, self.axis
+        out = []
+        for p in predictions:
+            if p.crossing is not None:
+                i, at = index[p.name], getattr(p.crossing, axis)
+                if not first[i] <= at <= last[i]:  # nan included, as in extrapolated()
+                    names = self.extrapolated(p)
+                    if names:
+                        p = replace(p, extrapolated=names)
+            out.append(p)
+        return out
+
+    def _span_envelope(self) -> tuple[list[float], list[float]]:
+        """Per node in plan order: the largest start and the smallest end of the data spans of the
+        curves at or below it (−inf and inf where there are none)."""
+        plan, n = self.plan, len(self.plan)
+        first, last = np.full(n, -np.inf), np.full(n, np.inf)
+        for name, (lo, hi) in self.data_spans.items():
+            first[plan.index[name]], last[plan.index[name]] = lo, hi
+        sizes = np.fromiter(map(len, plan.children), dtype=np.intp, count=n)
+        parents = np.repeat(np.arange(n), sizes)
+        kids = np.fromiter(itertools.chain.from_iterable(plan.children), dtype=np.intp,
+                           count=int(sizes.sum()))
+        depth = np.zeros(n, dtype=np.intp)
+        for d, level in enumerate(plan.levels):
+            for block in level.rules:
+                depth[block.nodes] = d
+        for d in range(1, len(plan.levels)):  # children first: a level reads only the ones below
+            on = depth[parents] == d
+            np.maximum.at(first, parents[on], first[kids[on]])
+            np.minimum.at(last, parents[on], last[kids[on]])
+        return first.tolist(), last.tolist()
 
     def monte_carlo(self, samples: int) -> bool:
         """Whether ``samples`` draws make a Monte Carlo run: a map with ranges and more than one.
@@ -488,13 +533,18 @@ class CapabilityMap:
             return self._predict_json(options)
 
     def _predict_json(self, options: dict[str, Any]) -> dict[str, Any]:
+        return self.predict_envelope([{**p.to_json(), **self.outlook(p)} for p in self.predict(**options)],
+                                     **options)
+
+    def predict_envelope(self, capabilities: list[Any], **options: Any) -> dict[str, Any]:
+        """:meth:`predict_json` around ``capabilities`` (its predictions' JSON objects, in order)."""
         samples = options.get("samples", DEFAULT_SAMPLES)
         out = {
             "map": self.name,
             "axis": self.axis,
             "samples": samples if self.monte_carlo(samples) else 1,
             "seed": options.get("seed", DEFAULT_SEED),
-            "capabilities": [{**p.to_json(), **self.outlook(p)} for p in self.predict(**options)],
+            "capabilities": capabilities,
             "scenario": self.scenario_name,
             "efficiency": self.efficiency,
             "allocation": self.allocation_json(),
@@ -517,8 +567,6 @@ class CapabilityMap:
 
     def data_limit_check(self, p: Prediction):
         """The crossing of ``p`` against ``scale.data_limit`` (None without a limit or a crossing)."""
-        from capgraph.world.outlook import check_data_limit
-
         limit = self.spec.scale.data_limit
         if limit is None or p.crossing is None:
             return None
@@ -526,8 +574,6 @@ class CapabilityMap:
 
     def date(self, flops: float | None) -> str | None:
         """ISO date at which the map's ``timeline`` reaches ``flops`` (None without a timeline)."""
-        from capgraph.world.timeline import crossing_date
-
         return crossing_date(self.spec.timeline, flops)
 
     def outlook(self, p: Prediction) -> dict[str, Any]:
@@ -538,6 +584,8 @@ class CapabilityMap:
         has a timeline, each likewise none where that percentile needs more data than exists or
         lies beyond the range; ``dates_missing`` says why for each one that is none.
         """
+        if self.spec.scale.data_limit is None and self.spec.timeline is None:
+            return dict(_NO_OUTLOOK)  # the common case, asked once a prediction
         check = self.data_limit_check(p)
         dated = p.crossing is not None and not (check and check.exceeds)
         dates, missing = self._quantile_dates(p)
@@ -552,8 +600,6 @@ class CapabilityMap:
         timeline = self.spec.timeline
         if timeline is None or not p.quantiles:
             return None, None
-        from capgraph.world.outlook import quantile_dates
-
         return quantile_dates(timeline, p.quantiles, self.spec.scale.data_limit, p.why_missing)
 
     def scenario(self, name: str, *, data_limit: float | None = None) -> CapabilityMap:
