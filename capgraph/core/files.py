@@ -5,18 +5,34 @@ where a good one used to be: bytes go to a temporary file in the destination's f
 filesystem, so the rename is atomic) and replace the target only once they are all on disk. Any
 error, Ctrl-C included, removes the temporary file.
 
-Only ``kill -9`` can stop a process before it cleans up, so each temporary file carries its
-writer's process id (``.graph.svg.4242.k3j1x.tmp``), and the next write to the same target removes
-those whose writer no longer runs.
+Only ``kill -9`` (or a crash of the machine) can stop a process before it cleans up, and
+``O_TMPFILE`` (a file with no name until it is whole) is not available everywhere (overlay and
+sandboxed filesystems refuse the link with EXDEV). So each temporary file is named for its writer,
+``.graph.svg.capgraph-4242-1a2b3c4d.k3j1x_q7.tmp`` (process id and a hash of the host name), and
+every write sweeps its folder of capgraph's temporary files whose writer is gone: a process of this
+host that no longer runs, or, whatever the host, a file untouched for :data:`STALE_SECONDS` (a
+writer writes bytes it already holds, in seconds; an hour without a change is a dead writer whose
+process id was reused, or one on another machine). A leftover lasts until the next write into
+its folder, by any capgraph command.
 """
 
 from __future__ import annotations
 
-import glob
+import hashlib
 import os
 import re
+import socket
 import tempfile
+import time
 from pathlib import Path
+
+#: A temporary file untouched this long is swept whoever wrote it (see the module docstring).
+STALE_SECONDS = 3600.0
+
+#: ``.<target>.capgraph-<pid>-<host>.<random>.tmp``, and the earlier form ``.<target>.<pid>.<random>.tmp``
+#: (swept only when writing the same target: the form alone does not say it is capgraph's).
+_OURS = re.compile(r"^\.(?P<target>.+)\.capgraph-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})\.[^.]+\.tmp$")
+_LEGACY = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
@@ -33,8 +49,9 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     if isinstance(data, str):
         data = data.encode("utf-8")
     folder = path.parent or Path(".")
-    _sweep(folder, path.name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
+    sweep(folder, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.capgraph-{os.getpid()}-{_host()}.", suffix=".tmp",
+                               dir=folder)
     try:
         try:
             view = memoryview(data)
@@ -54,20 +71,39 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
-def _sweep(folder: Path, name: str) -> None:
-    """Remove temporary files of ``name`` left by writers that were killed (their pid is gone)."""
-    pattern = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.[^.]+\.tmp$")
+def sweep(folder: str | Path, target: str | None = None) -> list[str]:
+    """Remove capgraph's temporary files in ``folder`` whose writer is gone; return their names.
+
+    ``target`` (the file about to be written) also sweeps the older naming of its own temporary
+    files. Files that cannot be removed (a read-only folder, a race with another sweeper) stay.
+    """
     try:
-        candidates = glob.glob(glob.escape(str(folder / f".{name}.")) + "*.tmp")
+        entries = list(os.scandir(folder))
     except OSError:
-        return
-    for candidate in candidates:
-        match = pattern.match(os.path.basename(candidate))
-        if match and not _running(int(match.group(1))):
+        return []
+    host, now, removed = _host(), time.time(), []
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        ours, legacy = _OURS.match(name), _LEGACY.match(name)
+        if ours:
+            pid, same_host = int(ours["pid"]), ours["host"] == host
+        elif legacy and legacy["target"] == target:
+            pid, same_host = int(legacy["pid"]), True
+        else:
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue  # already gone
+        if (same_host and not _running(pid)) or age > STALE_SECONDS:
             try:
-                os.unlink(candidate)
+                os.unlink(entry.path)
             except OSError:
-                pass  # another writer swept it first, or the folder is read-only: harmless
+                continue
+            removed.append(name)
+    return removed
 
 
 def _running(pid: int) -> bool:
@@ -75,11 +111,16 @@ def _running(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # gone, or no process id at all
         return False
     except OSError:  # exists but is not ours (EPERM): leave its files alone
         return True
     return True
+
+
+def _host() -> str:
+    """Eight hex digits naming this machine, so that process ids are judged only where they mean something."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _umask() -> int:

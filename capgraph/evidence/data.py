@@ -63,6 +63,8 @@ class Table:
     def where(self, conditions: Mapping[str, Any]) -> Table:
         """The rows whose cells equal every condition (numbers compare as numbers: 0 == 0.0)."""
         self.require(*conditions)
+        if not conditions:
+            return self
         keep = [i for i, row in enumerate(self.rows)
                 if all(same_value(row.get(k), v) for k, v in conditions.items())]
         return Table(self.path, self.columns, tuple(self.rows[i] for i in keep),
@@ -76,21 +78,17 @@ class Table:
         """
         self.require(*names)
         positive = set(positive)
-        keep, values = [], {name: [] for name in names}
-        for i, row in enumerate(self.rows):
-            cells = [to_float(row.get(name)) for name in names]
-            if any(c is None for c in cells):
-                continue
-            if any(c <= 0 for c, name in zip(cells, names, strict=True) if name in positive):
-                continue
-            keep.append(i)
-            for name, c in zip(names, cells, strict=True):
-                values[name].append(c)
+        usable = np.ones(len(self.rows), dtype=bool)
+        arrays = {}
+        for name in names:
+            arrays[name] = values = column_floats([row.get(name) for row in self.rows])
+            usable &= (values > 0) if name in positive else np.isfinite(values)  # NaN fails both
+        keep = np.flatnonzero(usable)
         return Columns(
             self.path,
-            {name: np.array(v, dtype=float) for name, v in values.items()},
-            tuple(self.lines[i] for i in keep),
-            len(self.rows) - len(keep),
+            {name: values[keep] for name, values in arrays.items()},
+            tuple(self.lines[i] for i in keep.tolist()),
+            len(self.rows) - keep.size,
         )
 
 
@@ -130,7 +128,10 @@ def to_float(cell: Any) -> float | None:
     if cell is None or isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
-        value = float(cell)
+        try:
+            value = float(cell)
+        except OverflowError:  # a JSON integer of 400 digits
+            return None
     else:
         try:
             value = float(str(cell).strip())
@@ -140,6 +141,29 @@ def to_float(cell: Any) -> float | None:
             except ValueError:
                 return None
     return value if math.isfinite(value) else None
+
+
+def column_floats(cells: list[Any]) -> np.ndarray:
+    """:func:`to_float` of every cell as one array, NaN where it gives None.
+
+    A column of plain number text (CSV) or of JSON numbers converts in one pass, which matters for
+    a million rows; a column with anything else (``70M``, blanks, booleans) goes cell by cell.
+
+    >>> column_floats(["0.25", "7B", "", "nan", None, True]).tolist()
+    [0.25, 7000000000.0, nan, nan, nan, nan]
+    """
+    kinds = set(map(type, cells))
+    try:
+        if kinds <= {str}:  # float() of text, as to_float: the same numbers, NaN and inf included
+            values = np.fromiter(map(float, cells), dtype=float, count=len(cells))
+        elif kinds <= {int, float}:  # JSON numbers (bool is its own type, so never here)
+            values = np.array(cells, dtype=float)
+        else:
+            raise ValueError("mixed cells")
+    except (ValueError, OverflowError):
+        values = np.array([math.nan if (v := to_float(c)) is None else v for c in cells], dtype=float)
+    values[~np.isfinite(values)] = math.nan  # infinite is as unusable as missing
+    return values
 
 
 def same_value(cell: Any, wanted: Any) -> bool:
@@ -239,7 +263,7 @@ def _read_csv(name: str, text: str) -> tuple[tuple[str, ...], list[dict], list[i
         rows, lines = [], []
         for record in reader:
             line = reader.line_num
-            if not record or all(not c.strip() for c in record):
+            if not "".join(record).strip():  # a blank line, or nothing but separators and spaces
                 continue
             if len(record) != len(header):
                 raise MapError([Problem(name, line, 1,

@@ -8,6 +8,12 @@ no rise, a rise sharper than the spacing of the points, a midpoint far outside t
 :class:`FitError` instead of returning numbers that look fine.
 
 Intervals come from a bootstrap over rows with a fixed seed, so the same data give the same output.
+
+A table of more than :data:`LARGE_TABLE` rows (a million per-item results) is fitted through the mean
+score at each distinct scale, which gives the same least-squares answer
+(:mod:`capgraph.evidence.bigtable`); its bootstrap draws counts of the distinct rows, the same
+bootstrap, or, past :data:`RESAMPLE_ROWS` distinct rows, refits on that many rows drawn from the
+table and scales their spread around the point fit by sqrt(drawn / rows) (the m-out-of-n bootstrap).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from scipy.optimize import least_squares
 from capgraph.core.defaults import DEFAULT_BOOTSTRAP, DEFAULT_CURVE, DEFAULT_SEED
 from capgraph.core.records import to_frame
 from capgraph.evidence.bands import held_out_residuals
+from capgraph.evidence.bigtable import Counted, spread_sample
 from capgraph.kernels.curves import FAMILIES
 
 #: The fittable curve families (those with fitting hooks).
@@ -32,6 +39,15 @@ CURVES = tuple(name for name, family in FAMILIES.items() if family.fit is not No
 _H = 1e-7
 #: Relative distance from a bound at which a parameter counts as stuck on it.
 _AT_BOUND = 1e-4
+#: Tables of more rows than this are fitted through their mean score per distinct scale (the same
+#: least-squares answer, at the cost of the scales, not the rows). Every results table capgraph has
+#: met is far smaller, and is fitted row by row as it always was.
+LARGE_TABLE = 5_000
+#: A large table with more distinct rows than this is bootstrapped m-out-of-n: each refit on this
+#: many rows drawn with replacement, its deviation from the point fit (in fit space) scaled by
+#: sqrt(RESAMPLE_ROWS / rows), the spread a refit on all rows would have for an estimator that is
+#: asymptotically normal, as a least-squares curve fit is. Held-out scatter uses as many rows.
+RESAMPLE_ROWS = 5_000
 
 
 class FitError(ValueError):
@@ -259,17 +275,41 @@ def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIO
         raise FitError(f"only {np.unique(log_x).size} distinct scale(s); a {opts.curve} fit needs "
                        f"at least {len(opts.free)}")
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
+    if log_x.size > LARGE_TABLE:
+        return _fit_large(Counted.of(log_x, y, w), opts, strict, through)
     theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w, strict, through)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
     return _make_fit(theta, log_x, y, opts, why, through)
 
 
+def _fit_large(table: Counted, opts: FitOptions, strict: bool, through: Callable | None) -> Fit:
+    """:func:`fit_curve` through the mean score at each distinct scale, weighed by its rows.
+
+    With more scales than :data:`RESAMPLE_ROWS` (every row its own scale), the grid of starts runs
+    on that many scales spread over the range, and only the best is refined on all of them.
+    """
+    lx, y, w = table.groups()
+    starts = _starts(lx, y, opts)
+    if lx.size > RESAMPLE_ROWS:
+        pick = spread_sample(lx, RESAMPLE_ROWS)
+        best, _ = _solve(lx[pick], y[pick], opts, starts, w[pick], False, through)
+        starts = starts if best is None else [best]
+    theta, why = _solve(lx, y, opts, starts, w, strict, through)
+    if theta is None:
+        raise FitError(f"the {opts.curve} fit did not converge: {why}")
+    return _make_fit(theta, table.log_x, table.y, opts, why, through, table.count)
+
+
 def _make_fit(theta: np.ndarray, log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
-              at_bound: str = "", through: Callable | None = None) -> Fit:
+              at_bound: str = "", through: Callable | None = None,
+              count: np.ndarray | None = None) -> Fit:
+    """The :class:`Fit` at ``theta``; ``count`` says how many rows each given row stands for."""
     fitted = _model(theta, log_x, opts)
-    rmse = float(np.sqrt(np.mean(((through(fitted) if through else fitted) - y) ** 2)))
-    return Fit(opts.curve, _params(theta, opts), opts.free, rmse, int(log_x.size), at_bound)
+    squares = ((through(fitted) if through else fitted) - y) ** 2
+    mean = np.mean(squares) if count is None else np.average(squares, weights=count)
+    n_used = log_x.size if count is None else count.sum()
+    return Fit(opts.curve, _params(theta, opts), opts.free, float(np.sqrt(mean)), int(n_used), at_bound)
 
 
 def refit(log_x: np.ndarray, y: np.ndarray, opts: FitOptions, start: Fit, *,
@@ -291,6 +331,9 @@ class Bootstrap:
 
     samples: tuple[dict[str, float], ...]
     n_failed: int
+    #: Rows drawn for each refit when fewer than the table's (the m-out-of-n bootstrap, spread
+    #: scaled to the table; see :data:`RESAMPLE_ROWS`); 0 when every resample is as large as the table.
+    resample: int = 0
 
     def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
         """Central ``level`` percentile interval of one parameter (5th and 95th for 0.9)."""
@@ -316,10 +359,13 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
 
     A resample whose fit fails (too few distinct scales, a parameter stuck on a bound) is counted
     in ``n_failed`` rather than silently replaced; at least one must succeed. ``progress(1)`` is
-    called after each refit.
+    called after each refit. A table of more than :data:`LARGE_TABLE` rows is resampled as counts
+    of its distinct rows, or m-out-of-n past :data:`RESAMPLE_ROWS` of them (see the module docstring).
     """
     log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
+    if log_x.size > LARGE_TABLE:
+        return _bootstrap_large(log_x, y, w, fit, opts, n, seed, strict, through, progress)
     rng = np.random.default_rng(seed)
     start = [fit.theta]
     samples, failed = [], 0
@@ -336,10 +382,47 @@ def bootstrap(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions,
             failed += 1
             continue
         samples.append(_params(theta, opts))
+    return _finish(samples, failed, n)
+
+
+def _finish(samples: list[dict[str, float]], failed: int, n: int, resample: int = 0) -> Bootstrap:
     if not samples:
         raise FitError(f"every one of the {n} bootstrap refits failed; the data are too few or too "
                        "flat for intervals")
-    return Bootstrap(tuple(samples), failed)
+    return Bootstrap(tuple(samples), failed, resample)
+
+
+def _bootstrap_large(log_x: np.ndarray, y: np.ndarray, w: np.ndarray | None, fit: Fit,
+                     opts: FitOptions, n: int, seed: int, strict: bool, through: Callable | None,
+                     progress: Callable[[int], None] | None) -> Bootstrap:
+    """:func:`bootstrap` of a large table: multinomial counts of its distinct rows, each resample
+    fitted through its mean score per scale; or, past :data:`RESAMPLE_ROWS` distinct rows, refits
+    on that many rows, their deviations from the point fit scaled by sqrt(drawn / rows)."""
+    table = Counted.of(log_x, y, w)
+    rows, exact = table.n_rows, table.n_distinct <= RESAMPLE_ROWS
+    drawn = rows if exact else RESAMPLE_ROWS
+    shrink = math.sqrt(drawn / rows)
+    chance = table.count / rows
+    rng = np.random.default_rng(seed)
+    start = fit.theta
+    samples, failed = [], 0
+    for _ in range(n):
+        if progress:
+            progress(1)
+        if exact:
+            lx, yy, ww = table.groups(rng.multinomial(rows, chance))
+        else:
+            idx = rng.integers(0, rows, drawn)
+            lx, yy, ww = log_x[idx], y[idx], None if w is None else w[idx]
+        if np.unique(lx).size < len(opts.free):
+            failed += 1
+            continue
+        theta, _ = _solve(lx, yy, opts, [start], ww, strict, through)
+        if theta is None:
+            failed += 1
+            continue
+        samples.append(_params(start + shrink * (theta - start), opts))
+    return _finish(samples, failed, n, 0 if exact else drawn)
 
 
 # --- the whole thing -------------------------------------------------------------------------------
@@ -366,9 +449,14 @@ class FitResult:
     n_refits: int = 0
     n_failed: int = 0
     x_range: tuple[float, float] | None = None
+    #: How a table of more than :data:`LARGE_TABLE` rows was fitted (None for a smaller one):
+    #: ``{"rows", "scales", "bootstrap_rows", "scatter_rows"}``, rows per bootstrap resample and
+    #: rows behind the held-out scatter (fewer than ``rows`` where a subsample stands in).
+    large_table: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights, x_range[, scatter]."""
+        """``capgraph fit --json``: curve, intervals, n_used, n_skipped, rmse, weights, x_range[, scatter]
+        [, large_table]."""
         out = {
             "curve": self.fit.curve_json(),
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
@@ -380,6 +468,8 @@ class FitResult:
         }
         if self.scatter is not None:
             out["scatter"] = self.scatter
+        if self.large_table is not None:
+            out["large_table"] = dict(self.large_table)
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -447,16 +537,32 @@ def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFA
     fit = fit_curve(log_x, y, opts, sigma, through=through)
     spread = _scatter(log_x, y, fit, opts) if scatter else None
     x_range = (float(10.0 ** np.min(log_x)), float(10.0 ** np.max(log_x)))
+    rows = int(np.size(log_x))
+    large = None if rows <= LARGE_TABLE else {
+        "rows": rows, "scales": int(np.unique(log_x).size), "bootstrap_rows": rows,
+        "scatter_rows": min(rows, RESAMPLE_ROWS) if scatter else 0}
     if n_bootstrap <= 0:
-        return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread, x_range=x_range)
+        return FitResult(fit, {}, n_skipped, weights=weights, scatter=spread, x_range=x_range,
+                         large_table=large)
     boot = bootstrap(log_x, y, fit, opts, n_bootstrap, seed, sigma, through=through, progress=progress)
+    if large is not None and boot.resample:
+        large["bootstrap_rows"] = boot.resample
     return FitResult(fit, {name: boot.interval(name) for name in opts.free}, n_skipped, boot, weights,
-                     spread, len(boot.samples), boot.n_failed, x_range)
+                     spread, len(boot.samples), boot.n_failed, x_range, large)
 
 
 def _scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> dict[str, Any]:
+    """Held-out residuals around the curve; on a large table, of :data:`RESAMPLE_ROWS` rows spread
+    over its scales (refits on them are fast, and their residuals' quantiles already precise)."""
     log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
-    return held_out_residuals(log_x, y, lambda m: refit(log_x[m], y[m], opts, fit), opts.floor).to_json()
+    rows = log_x.size
+    if rows > LARGE_TABLE:
+        pick = spread_sample(log_x, RESAMPLE_ROWS)
+        log_x, y = log_x[pick], y[pick]
+    out = held_out_residuals(log_x, y, lambda m: refit(log_x[m], y[m], opts, fit), opts.floor).to_json()
+    if rows > log_x.size:
+        out["method"] += f" on {log_x.size} of {rows} rows"
+    return out
 
 
 def format_number(value: float, digits: int = 3) -> str:

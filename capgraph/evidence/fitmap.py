@@ -133,8 +133,9 @@ def fit_file(path: str | Path | Sequence[str | Path], x: str, y: str, opts: FitO
     with the ``models`` table and averaged into ``groups``. Fits are cached on disk by the content
     of every file read and every option.
     """
-    if use_cache and isinstance(path, str | Path):  # a hit costs the file's hash, not its parsing
-        hit = cached_fit(path, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
+    one = path if isinstance(path, str | Path) else path[0] if len(path) == 1 else None
+    if use_cache and one is not None:  # a hit costs the file's hash, not its parsing
+        hit = cached_fit(one, x, y, opts, where=where, n_bootstrap=n_bootstrap, seed=seed,
                          weights=weights, models=models, groups=groups, base=base)
         if hit is not None:
             return hit
@@ -221,11 +222,23 @@ def result_from_json(value: Mapping[str, Any], opts: FitOptions) -> FitResult | 
         lo, hi = (float(v) for v in value["x_range"])  # entries from before x_range are refitted
         if not (_count(boot["refits"], 0) and _count(boot["failed"], 0)):
             return None
+        large = value.get("large_table")
+        if large is not None:  # in the order a fit writes it, like the scatter below
+            large = {k: large[k] for k in ("rows", "scales", "bootstrap_rows", "scatter_rows")}
+            if not all(_count(v, 0) for v in large.values()):
+                return None
+        if isinstance(scatter, Mapping):
+            scatter = {k: scatter[k] for k in sorted(scatter, key=_SCATTER_ORDER.index)}
         return FitResult(fit, intervals, int(n_skipped), weights=weights,
-                         scatter=dict(scatter) if isinstance(scatter, Mapping) else None,
-                         n_refits=int(boot["refits"]), n_failed=int(boot["failed"]), x_range=(lo, hi))
+                         scatter=scatter if isinstance(scatter, Mapping) else None,
+                         n_refits=int(boot["refits"]), n_failed=int(boot["failed"]), x_range=(lo, hi),
+                         large_table=large)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # ValidationError too
         return None
+
+
+#: The keys of a fit's scatter, in the order :meth:`~capgraph.evidence.bands.Scatter.to_json` writes them.
+_SCATTER_ORDER = ["method", "n", "n_failed", "sd_logit", "logit"]
 
 
 def _count(value: Any, least: int) -> bool:

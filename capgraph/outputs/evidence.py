@@ -30,7 +30,23 @@ def fit_text(result: FitResult, x: str, y: str, *, ranges: bool = True, seed: in
     weighed = "weighted by 1/stderr²" if result.weights == "stderr" else "unweighted"
     return (result.yaml_snippet(ranges=ranges)
             + f"# {y} against {x}: {basis}; {weighed}; rmse {result.fit.rmse:.4g}, "
-              f"{result.fit.n_used} rows used, {result.n_skipped} skipped\n")
+              f"{result.fit.n_used} rows used, {result.n_skipped} skipped\n"
+            + (_large_table_text(result.large_table, ranges) if result.large_table else ""))
+
+
+def _large_table_text(large: dict[str, int], ranges: bool) -> str:
+    """How a table of many rows was fitted (see ``capgraph.evidence.fit.LARGE_TABLE``)."""
+    rows, drawn, spread = large["rows"], large["bootstrap_rows"], large["scatter_rows"]
+    parts = [f"large table: fitted through the mean score at each of its {large['scales']} scales "
+             "(the same least-squares fit)"]
+    if ranges and drawn < rows:
+        parts.append(f"each bootstrap refit on {drawn} rows drawn from the {rows}, its spread scaled "
+                     f"by sqrt({drawn}/{rows})")
+    elif ranges:
+        parts.append("bootstrap resamples drawn as counts of its distinct rows")
+    if 0 < spread < rows:
+        parts.append(f"scatter from {spread} rows spread over the scales")
+    return "# " + "; ".join(parts) + "\n"
 
 
 def audit_text(result: Audit) -> str:
