@@ -2,9 +2,10 @@
 
 A :class:`Plan` is the map compiled into blocks of numeric work, one hierarchy level at a time:
 all logistic skills in one vectorised call, all power-law skills in another, and each level's
-composites grouped by rule, where ``all``, ``any``, ``mean`` and ``geomean`` are one sparse
-matrix product over the children's (log) values. Python therefore loops over levels and rules, not
-over nodes, which is what lets a map of 100,000 nodes or 2,000 Monte Carlo samples run in seconds.
+composites grouped by rule, where ``all``, ``any``, ``mean`` and ``geomean`` are one weighted
+sum over the children's (log) values (:mod:`capgraph.engine.weights`). Python therefore loops
+over levels and rules, not over nodes, which is what lets a map of 100,000 nodes or 2,000 Monte
+Carlo samples run in seconds.
 
 Values live in one array shaped ``(nodes, samples, points)``: a row per node in plan order, a
 sample axis for Monte Carlo draws of the parameters (length 1 without uncertainty), and a point
@@ -68,14 +69,14 @@ class RuleBlock:
     rule: str
     nodes: np.ndarray
     children: np.ndarray
-    matrix: Any = None  # engine.weights.weight_matrix: RowSums or a scipy CSR matrix
+    matrix: Any = None  # engine.weights.Slots
     trials: np.ndarray | None = None  # padded rules: (T, parents), a child per trial, -1 pads
     ks: np.ndarray | None = None
     kofn: kofn.KOfNBlock | None = None  # tail rules: see engine/kofn.py
     casts: dict = field(default_factory=dict, repr=False, compare=False)  # matrix by dtype, made once
 
     def matrix_as(self, dtype: np.dtype) -> Any:
-        """``matrix`` in ``dtype``, cast once: a sparse cast every evaluation was 6% of a Monte Carlo run."""
+        """``matrix`` in ``dtype``, cast once per block, not on every Monte Carlo slice."""
         cast = self.casts.get(dtype)
         if cast is None:
             cast = self.casts[dtype] = self.matrix.astype(dtype, copy=False)
@@ -256,6 +257,8 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
             groups.setdefault((depth[name], cap.combine), []).append(name)
     for (d, name), members in _blocks(dict(sorted(groups.items()))):
         rule = _rule(name)
+        if rule.batch == "product":  # most children first: each child slot is then a prefix (weights.py)
+            members = sorted(members, key=lambda n: -len(spec.capabilities[n].requires))
         block = RuleBlock(name, np.array([index[n] for n in members]), np.array([], dtype=int))
         if rule.batch == "product":
             kids = sorted({index[c] for n in members for c in spec.capabilities[n].requires})

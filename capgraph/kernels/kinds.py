@@ -133,7 +133,7 @@ class Rule:
 
     ``batch`` is the engine's strategy for a level's parents under the rule:
 
-    - ``"product"``: one sparse matrix product over the children, in ``space`` ``"log"``
+    - ``"product"``: one weighted sum over the children (``W @ x``), in ``space`` ``"log"``
       (exp Σ w log p), ``"log1m"`` (1 − exp Σ w log(1 − p)) or ``"linear"`` (Σ w p), with the
       counts as weights, divided by their sum when ``normalised``;
     - ``"padded"``: the children gathered into a (trials, parents, ...) array padded with ``pad``
