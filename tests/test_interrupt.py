@@ -74,9 +74,9 @@ def test_ctrl_c_during_graphviz_layout(tmp_path):
 
 def test_ctrl_c_during_monte_carlo(tmp_path):
     (tmp_path / "m.yaml").write_text(
-        "skills:\n" + "".join(f"  s{i}: {{curve: {{logistic: {{midpoint: 3e9 to 3e10, slope: 1 to 2}}}}}}\n"
-                              for i in range(5))
-        + "capabilities:\n  c: {requires: [" + ", ".join(f"s{i}" for i in range(5)) + "]}\n")
+        "scale: {range: [1e3, 1e30]}\nskills:\n"
+        + "".join(f"  s{i}: {{curve: {{logistic: {{midpoint: 3e9 to 3e10, slope: 1 to 2}}}}}}\n" for i in range(8))
+        + "capabilities:\n  c: {requires: [" + ", ".join(f"s{i}" for i in range(8)) + "]}\n")
     code, output, took = _interrupt(["predict", "m.yaml", "--samples", "1000000"], tmp_path, after=4.0)
     assert code == 130, output
     assert "Traceback" not in output

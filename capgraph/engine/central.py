@@ -71,7 +71,7 @@ def central_predictions(plan: Plan, point: list[Prediction], log_x: np.ndarray, 
     neck = _median_bottlenecks(plan, log_x, nodes, median)
     by_name = {p.name: p for p in point}
     flat = units.points(np.nan_to_num(qs, nan=lo).ravel(), axis)
-    values = {k: np.median(extras[k], axis=1).tolist() for k in ("start", "end", "top")}
+    values = {k: np.median(extras[k].astype(float), axis=1).tolist() for k in ("start", "end", "top")}
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a node that never rises: all nan
         sharp = np.nanmedian(extras["sharp"], axis=1).tolist()

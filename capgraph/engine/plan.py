@@ -14,8 +14,10 @@ per scale. :func:`evaluate` fills it for a slice of the samples, so callers can 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,6 +98,11 @@ class Level:
     points: list[PointsSkill] = field(default_factory=list)
     rules: list[RuleBlock] = field(default_factory=list)
     lenses: list[LensBlock] = field(default_factory=list)
+
+    @cached_property
+    def tables(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """The ``points`` as :func:`_tables` groups them, made once, not on every evaluation."""
+        return _tables(self.points)
 
 
 @dataclass
@@ -319,7 +326,8 @@ def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], leve
 
 def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
              dtype: type = np.float64, unscored: tuple[int, ...] = (),
-             after_level: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+             after_level: Callable[[np.ndarray], None] | None = None,
+             out: np.ndarray | None = None) -> np.ndarray:
     """Every node's value at the scales ``log_x`` (log10, on the grid axis: the map's, or FLOPs for loss).
 
     Returns an array (nodes, samples in the slice, points) in plan order. Monte Carlo passes ask
@@ -327,12 +335,18 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
     ``unscored`` skip their own metric lens: their row is the bare success probability (and their
     parents see it too), which is what a picture of one ability under other lenses needs.
     ``after_level(values)`` runs after each level, before the next reads it: a way to perturb one
-    node's row and see what its ancestors make of it (:mod:`capgraph.engine.explain`).
+    node's row and see what its ancestors make of it (:mod:`capgraph.engine.explain`). ``out``, a
+    buffer of at least as many values of ``dtype``, is filled and returned (shaped) instead of a new
+    array: a Monte Carlo pass then does not fault in hundreds of megabytes of fresh pages per slice.
     """
     log_x = np.atleast_1d(np.asarray(log_x, dtype=float))
     rows = samples or slice(0, plan.samples)
     width = len(range(*rows.indices(plan.samples)))
-    values = np.empty((len(plan), width, log_x.size), dtype=dtype)
+    shape = (len(plan), width, log_x.size)
+    if out is None:
+        values = np.empty(shape, dtype=dtype)
+    else:
+        values = out.reshape(-1)[:math.prod(shape)].reshape(shape)
     at = plan.coord(log_x) if plan.coord else log_x  # where the skill curves are read
     x = at.astype(dtype)[None, None, :]
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
@@ -340,12 +354,13 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
             for block in level.skills:
                 q = {k: v[:, rows, None].astype(dtype, copy=False) for k, v in block.params.items()}
                 values[block.nodes] = FAMILIES[block.kind].kernel(x, **q)
-            for kind, nodes, log_xs, ys in _tables(level.points):  # one call per family and size
+            for kind, nodes, log_xs, ys in level.tables:  # one call per family and size
                 values[nodes] = FAMILIES[kind].kernel(at, log_xs, ys)[:, None, :].astype(dtype, copy=False)
             for block in level.rules:
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 out = _apply_rule(block, values)
-                values[block.nodes] = np.clip(out, 0.0, 1.0, out=out)
+                np.minimum(out, 1.0, out=out)  # two ufuncs: np.clip's Python layers cost a chain 8%
+                values[block.nodes] = np.maximum(out, 0.0, out=out)
             for lens in level.lenses:
                 scored = ~np.isin(lens.nodes, unscored)
                 nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,7 +37,7 @@ MIN_SLICE = 8
 #: slices grow until a level computes about LEVEL_FLOATS values, while a slice holds at most
 #: SLICE_FLOATS values (128 MB in float32): a 10,000-step chain made 250 passes of 8 samples.
 LEVEL_FLOATS = 16_384
-SLICE_FLOATS = 1 << 25
+SLICE_FLOATS = 1 << 26
 #: Rows (node × sample curves) handled at once when reading crossings: bounds temporary memory.
 BATCH_ROWS = 8192
 #: Crossings of kinked curves (a ``min`` rule below) are refined on a grid this much finer, by
@@ -44,6 +45,9 @@ BATCH_ROWS = 8192
 KINK_STEPS = 16
 KINK_BUDGET = 20_000_000
 _EPS = 1e-15
+T = TypeVar("T")
+#: Each thread's buffer for the values of a Monte Carlo slice (see :func:`_crossings_of_slice`).
+_buffers = threading.local()
 
 
 def grid(log_lo: float, log_hi: float, per_decade: int = GRID_PER_DECADE) -> np.ndarray:
@@ -425,21 +429,21 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
     nodes = thresholded(plan)
     out = np.full((len(nodes), plan.samples), np.nan)
     if extras is not None:
-        for key in ("start", "end", "top", "sharp"):
-            extras[key] = np.full((len(nodes), plan.samples), np.nan)
+        for key, dtype in (("start", np.float32), ("end", np.float32), ("top", np.float32), ("sharp", float)):
+            extras[key] = np.full((len(nodes), plan.samples), np.nan, dtype=dtype)  # values are float32
     cells = max(1, len(plan) * log_x.size)  # values per sample
     deep = min(LEVEL_FLOATS * len(plan.levels), SLICE_FLOATS) // cells
     step = min(chunk, max(MIN_SLICE, CACHE_FLOATS // cells, deep))
-    slices = [[(s0, min(plan.samples, c0 + chunk, s0 + step))
-               for s0 in range(c0, min(plan.samples, c0 + chunk), step)]
-              for c0 in range(0, plan.samples, chunk)]
-    workers = min(_cores(), sum(map(len, slices)))
-    with _Pool(workers) as pool:
-        for part in slices:
-            pool.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
-                      for s0, s1 in part])
-            if progress:
-                progress(part[-1][1] - part[0][0])
+    slices = [(s0, min(plan.samples, c0 + chunk, s0 + step)) for c0 in range(0, plan.samples, chunk)
+              for s0 in range(c0, min(plan.samples, c0 + chunk), step)]
+    try:
+        with _Pool(min(_cores(), len(slices))) as pool:
+            for s0, s1 in pool.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
+                                    for s0, s1 in slices], slices):
+                if progress:
+                    progress(s1 - s0)
+    finally:
+        _buffers.__dict__.pop("values", None)  # this thread's buffer (workers' end with them)
     return out
 
 
@@ -454,9 +458,9 @@ def _cores() -> int:
 class _Pool:
     """Runs independent slices of samples on several cores: numpy releases the GIL inside each
     array operation, and a slice's operations are long (cache-sized arrays), so threads overlap
-    almost completely. Each slice writes its own columns of the results, so the answer is the
-    same, bit for bit, whatever the order in which they finish. One worker runs in the caller's
-    thread; a Ctrl-C there stops queued slices (those running finish theirs, a few milliseconds).
+    well. Each slice writes its own columns of the results, so the answer is the same, bit for
+    bit, whatever the order in which they finish. A Ctrl-C stops the slices not yet started;
+    those running finish theirs (a fraction of a second).
     """
 
     def __init__(self, workers: int) -> None:
@@ -469,19 +473,27 @@ class _Pool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, calls: list[Callable[[], None]]) -> None:
+    def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
+        """Run ``calls``, yielding each one's tag as it is done, in order."""
         if self.executor is None:
-            for call in calls:
+            for call, tag in zip(calls, tags, strict=True):
                 call()
+                yield tag
             return
-        for future in [self.executor.submit(call) for call in calls]:
+        futures = [self.executor.submit(call) for call in calls]
+        for future, tag in zip(futures, tags, strict=True):
             future.result()  # re-raises a slice's exception here
+            yield tag
 
 
 def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: int, s1: int,
                         out: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
     """Crossings of samples s0 to s1 into ``out`` (nodes, samples), and ``extras`` when given."""
-    values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32)
+    size = len(plan) * (s1 - s0) * log_x.size
+    buffer = getattr(_buffers, "values", None)  # one per thread, reused slice after slice
+    if buffer is None or buffer.size < size:
+        buffer = _buffers.values = np.empty(size, dtype=np.float32)
+    values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32, out=buffer)
     width = s1 - s0
     per_batch = max(1, BATCH_ROWS // width)
     for n0 in range(0, len(nodes), per_batch):

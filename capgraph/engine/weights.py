@@ -46,6 +46,9 @@ class Slots:
 
     def __init__(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
                  shape: tuple[int, int]) -> None:
+        if rows.size == shape[0] and np.array_equal(np.sort(rows), np.arange(shape[0])):
+            self._one_each(rows, cols, weights, shape)  # a chain's block: built in a few µs
+            return
         order = np.lexsort((cols, rows))
         self.rows, self.cols, self.weights = rows[order], cols[order], weights[order]
         self.shape = shape
@@ -63,6 +66,15 @@ class Slots:
             self.steps.append((slice(0, have.size) if prefix else have, edges))
         self.tail = np.flatnonzero(slot >= MAX_SLOTS)  # rows of more than MAX_SLOTS children
         self.tail_rows, self.tail_starts = np.unique(self.rows[self.tail], return_index=True)
+        self._weigh()
+
+    def _one_each(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
+                  shape: tuple[int, int]) -> None:
+        """One edge per row: a single slot, and no row beyond it."""
+        order = np.argsort(rows)
+        self.rows, self.cols, self.weights, self.shape = rows[order], cols[order], weights[order], shape
+        self.steps = [(slice(0, shape[0]), np.arange(shape[0]))]
+        self.tail = self.tail_rows = self.tail_starts = np.zeros(0, dtype=np.intp)
         self._weigh()
 
     def _weigh(self) -> None:
