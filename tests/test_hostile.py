@@ -64,6 +64,12 @@ BOMB = SKILLS + "x-a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     for p, c in zip("abcdefgh", "bcdefghi", strict=True))
 
 
+KOFN_WIDE = ("threshold: 0.5\nskills:\n" + "".join(
+    f"  k{i}: {{curve: {{logistic: {{midpoint: {10 ** (9 + i % 30 / 10):.3g}, slope: 1.5}}}}}}\n"
+    for i in range(10_000)) + "capabilities:\n  c: {requires: [" + ", ".join(f"k{i}" for i in range(10_000))
+    + "], combine: k_of_n, k: 5000}\n")
+
+
 @dataclass
 class Case:
     """One hostile input: ``files`` (name → text or bytes; ``m.yaml`` is ``{map}`` in ``args``)."""
@@ -235,6 +241,9 @@ CASES = [
       0, env={"CAPGRAPH_MAX_TRIALS": "200"}),
     M("k-of-n-trials-lowered", SKILLS + "capabilities:\n  c: {requires: {s: 150}, combine: k_of_n, k: 3}\n",
       where=(5, "3}"), says="limit of 100", env={"CAPGRAPH_MAX_TRIALS": "100"}),
+    # 10,000 children (30 curves, each 333 times): the bottleneck of the normal approximation's sums,
+    # not a 10,000 × 10,000 table of nudged parents (58 s and 7.9 GB before)
+    M("k-of-n-10000-children", KOFN_WIDE, 0, cmd="predict", says="k1004"),
     M("tokens-per-param-1e300", "scale: {tokens_per_param: 1e300}\n" + SKILLS, where=(1, "tokens_per_param"),
       says="beyond 1e±300"),
     M("range-1e-400", "scale: {range: [1e-400, 1e10]}\n" + SKILLS, where=(1, "1e-400"), says="positive"),
@@ -512,3 +521,35 @@ def test_limits_are_documented():
     for limit in (v for v in vars(limits).values() if isinstance(v, limits.Limit)):
         shown = limits.human_bytes(limit.default) if limit.in_bytes else f"{limit.default:,}"
         assert f"| `{limit.env}` | {shown} |" in text, limit.env
+
+
+def test_wide_k_of_n_bottleneck_scores_match_a_parent_per_pair(monkeypatch):
+    """The sums-based scores of a wide k-of-n parent are the nudged-parent scores they replace."""
+    import numpy as np
+
+    import capgraph
+    from capgraph.engine import predict
+
+    rng = np.random.default_rng(5)
+    mids = 10 ** rng.uniform(9.5, 10.5, 1200)
+    text = ("threshold: 0.5\nskills:\n" + "".join(
+        f"  k{i}: {{curve: {{logistic: {{midpoint: {m:.6g}, slope: {s:.3f}}}}}}}\n"
+        for i, (m, s) in enumerate(zip(mids, rng.uniform(0.5, 3, 1200), strict=True)))
+        + "capabilities:\n  c: {requires: {" + ", ".join(f"k{i}: {1 + i % 3}" for i in range(1200))
+        + "}, combine: k_of_n, k: 1200}\n")
+    scores = []
+    real = predict.bottleneck_scores
+
+    def keep(*args):
+        scores.append(real(*args))
+        return scores[-1]
+
+    monkeypatch.setattr(predict, "bottleneck_scores", keep)
+    found = [p.bottleneck for p in capgraph.loads(text).predict()]  # 1,200 × 1,200 cells: by the sums
+    monkeypatch.setattr(predict, "_PAIR_TABLE", 10**12)
+    before = [p.bottleneck for p in capgraph.loads(text).predict()]  # a parent per pair, as before
+    assert found == before
+    (rows, kids, new, _), (rows2, kids2, old, _) = scores
+    a, b = np.lexsort((kids, rows)), np.lexsort((kids2, rows2))
+    assert np.array_equal(kids[a], kids2[b])
+    np.testing.assert_allclose(new[a], old[b], rtol=1e-5, atol=1e-9 * np.abs(old).max())

@@ -22,7 +22,7 @@ import numpy as np
 
 from capgraph.engine import kofn
 from capgraph.engine.plan import Plan, evaluate
-from capgraph.kernels.rules import RULES
+from capgraph.kernels.rules import RULES, normal_tail
 from capgraph.kernels.scale import FixedRatio, ScalePoint
 
 #: Grid density for the point-estimate pass, and for Monte Carlo passes (whose sampling error
@@ -400,6 +400,8 @@ def _tail_scores(block, rows_of_block: np.ndarray, at, h: float = 1e-6):
     differences: each pair becomes a parent of its own whose trials read one row each of a
     two-column table (the child raised and lowered by h), evaluated by the block's own method."""
     tail = block.kofn
+    if not tail.exact and tail.children.shape[0] * int((tail.children >= 0).sum()) > _PAIR_TABLE:
+        return _normal_tail_scores(tail, rows_of_block, at, h)
     cols, rows, kids = _pairs(tail.children, rows_of_block)
     members = tail.children[:, cols]  # (T or G, pairs): the trials (or distinct children) of each pair
     probs, _ = at(np.broadcast_to(rows, members.shape).ravel(), np.maximum(members, 0).ravel())
@@ -413,6 +415,41 @@ def _tail_scores(block, rows_of_block: np.ndarray, at, h: float = 1e-6):
                          None if tail.counts is None else tail.counts[:, cols])
     both = kofn.apply(own, table.reshape(members.size, 2))  # (pairs, 2)
     return rows, kids, (both[:, 0] - both[:, 1]) / np.maximum(up - down, _EPS) * dp, p
+
+
+#: Above this many cells of the table of a parent per (parent, child) pair (children × pairs), a
+#: k-of-n block by the normal approximation scores its children from the approximation's sums:
+#: 10,000 children would make a 10,000 × 10,000 table (8 GB with its temporaries).
+_PAIR_TABLE = 1_000_000
+
+
+def _normal_tail_scores(tail, rows_of_block: np.ndarray, at, h: float):
+    """:func:`_tail_scores` for parents by the refined normal approximation, in time and memory
+    linear in their children: nudging one child changes each of the approximation's sums
+    (:func:`~capgraph.kernels.rules.normal_tail`) by that child's trials times its own change."""
+    mine = np.flatnonzero(rows_of_block >= 0)
+    kids, counts, parent_rows = tail.children[:, mine], tail.counts[:, mine], rows_of_block[mine]
+    probs, _ = at(np.broadcast_to(parent_rows, kids.shape).ravel(), np.maximum(kids, 0).ravel())
+    probs = probs.reshape(kids.shape)
+    weights = np.where(kids >= 0, counts, 0).astype(probs.dtype)
+
+    def terms(p):
+        pq = p * (1 - p)
+        return p, pq, pq * (1 - 2 * p)
+
+    sums = [(weights * term).sum(axis=0) for term in terms(probs)]
+    slot, col = np.nonzero(kids >= 0)
+    rows, child, n, p = parent_rows[col], kids[slot, col], weights[slot, col], probs[slot, col]
+    _, dp = at(rows, child)
+    up, down = np.minimum(p + h, 1.0), np.maximum(p - h, 0.0)
+    own = terms(p)
+
+    def tail_at(q):
+        return normal_tail(*(total[col] + n * (new - old) for total, new, old in zip(sums, terms(q), own,
+                                                                                    strict=True)),
+                           tail.ks[mine][col])
+
+    return rows, child, (tail_at(up) - tail_at(down)) / np.maximum(up - down, _EPS) * dp, p
 
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,

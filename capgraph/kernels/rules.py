@@ -150,8 +150,6 @@ def k_of_n_normal(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks
     >>> round(float(v[0, 0]), 6)
     0.517035
     """
-    from scipy.special import ndtr  # deferred: only k-of-n maps need it; saves start-up
-
     dtype = values.dtype.type
     mean = np.zeros((groups.shape[1], values.shape[1]), dtype=values.dtype)
     var, third = np.zeros_like(mean), np.zeros_like(mean)
@@ -162,9 +160,18 @@ def k_of_n_normal(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks
         mean += c * p
         var += c * pq
         third += c * pq * (dtype(1) - dtype(2) * p)
+    return normal_tail(mean, var, third, ks[:, None])
+
+
+def normal_tail(mean: np.ndarray, var: np.ndarray, third: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """:func:`k_of_n_normal` from the sums it adds up: Σ n·p, Σ n·p(1 − p) and Σ n·p(1 − p)(1 − 2p)
+    over the children, and k (arrays that broadcast together)."""
+    from scipy.special import ndtr  # deferred: only k-of-n maps need it; saves start-up
+
+    dtype = mean.dtype.type
     sd = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip((ks[:, None].astype(values.dtype) - dtype(0.5) - mean) / sd, -40, 40)  # σ = 0: ±40
+        t = np.clip((ks.astype(mean.dtype) - dtype(0.5) - mean) / sd, -40, 40)  # σ = 0: ±40
         skew = np.where(var > 0, third / (var * sd), dtype(0))
     density = np.exp(dtype(-0.5) * t * t) * dtype(1 / np.sqrt(2 * np.pi))
     below = ndtr(t) + skew * (dtype(1) - t * t) * density / dtype(6)
