@@ -9,6 +9,7 @@ curves' cells found per knot against a comparison per knot and value; the consol
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 import capgraph
+from capgraph.engine.predict import Prediction
 from capgraph.kernels import curves
 from capgraph.outputs import jsonout
 from capgraph.outputs.jsonout import emit_json, emit_predictions
@@ -67,7 +69,7 @@ def test_a_non_finite_number_goes_through_the_general_writer(capsys):
                                             "threshold": 0.5}}})
     (p,) = cmap.predict()
     with pytest.raises(ValueError):
-        jsonout.prediction_text(type(p)(**{**p.__dict__, "value_at_start": float("nan")}), {})
+        jsonout.predictions_text([type(p)(**{**p.__dict__, "value_at_start": float("nan")})], cmap.outlook)
     plain, fast = _both(capsys, cmap, {})
     assert fast == plain
 
@@ -76,6 +78,14 @@ def test_a_non_finite_number_goes_through_the_general_writer(capsys):
                                    np.float64(0.3), [], ["x"], {"k": 1.5}])
 def test_values_are_written_as_json_dumps_writes_them(value):
     assert jsonout._value(value) == json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def test_point_estimates_are_whole_predictions(tmp_path):
+    path = tmp_path / "m.json"
+    write(generate(200, seed=6), path)
+    for p in capgraph.load(path).predict(by="1e11"):
+        assert list(vars(p)) == [f.name for f in dataclasses.fields(Prediction)]
+        assert Prediction(**vars(p)) == p
 
 
 def test_extrapolation_envelopes_agree_with_the_definition(write_map):

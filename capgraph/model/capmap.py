@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -459,19 +460,22 @@ class CapabilityMap:
         level by level; the names are listed (and the prediction copied) only where that fails.
         """
         first, last = self._span_envelope()
-        index, axis = self.plan.index, self.axis
-        out = []
-        for p in predictions:
-            if p.crossing is not None:
-                i, at = index[p.name], getattr(p.crossing, axis)
-                if not first[i] <= at <= last[i]:  # nan included, as in extrapolated()
-                    names = self.extrapolated(p)
-                    if names:
-                        p = replace(p, extrapolated=names)
-            out.append(p)
+        rows = np.fromiter(map(self.plan.index.__getitem__, map(attrgetter("name"), predictions)),
+                           dtype=np.intp, count=len(predictions))
+        axis = attrgetter(self.axis)
+        at = np.array([np.nan if p.crossing is None else axis(p.crossing) for p in predictions], dtype=float)
+        crossed = np.fromiter((p.crossing is not None for p in predictions), dtype=bool,
+                              count=len(predictions))
+        with np.errstate(invalid="ignore"):
+            inside = (first[rows] <= at) & (at <= last[rows])  # nan outside, as in extrapolated()
+        out = list(predictions)
+        for i in np.flatnonzero(crossed & ~inside).tolist():
+            names = self.extrapolated(out[i])
+            if names:
+                out[i] = replace(out[i], extrapolated=names)
         return out
 
-    def _span_envelope(self) -> tuple[list[float], list[float]]:
+    def _span_envelope(self) -> tuple[np.ndarray, np.ndarray]:
         """Per node in plan order: the largest start and the smallest end of the data spans of the
         curves at or below it (−inf and inf where there are none)."""
         plan, n = self.plan, len(self.plan)
@@ -490,7 +494,7 @@ class CapabilityMap:
             on = depth[parents] == d
             np.maximum.at(first, parents[on], first[kids[on]])
             np.minimum.at(last, parents[on], last[kids[on]])
-        return first.tolist(), last.tolist()
+        return first, last
 
     def monte_carlo(self, samples: int) -> bool:
         """Whether ``samples`` draws make a Monte Carlo run: a map with ranges and more than one.

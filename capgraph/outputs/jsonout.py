@@ -6,9 +6,11 @@ summaries, from :mod:`capgraph.outputs.wording`, the same words the tree and the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from capgraph.core import jsonsafe
@@ -29,9 +31,14 @@ def emit_json(payload: Any) -> None:
     _write(jsonsafe.dumps(payload, ensure_ascii=False))
 
 
-def _write(text: str) -> None:
-    # C1 controls and line separators are valid raw in JSON strings, but a terminal acts on them
-    sys.stdout.write(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+def _write(*pieces: str) -> None:
+    """Write the text of ``pieces`` and a newline on stdout, piece by piece (no copy of the whole)."""
+    for text in pieces:
+        # C1 controls and line separators are valid raw in JSON strings, but a terminal acts on them
+        if not text.isascii() or "\x7f" in text:  # isascii() is a flag of the string: free
+            text = _RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        sys.stdout.write(text)
+    sys.stdout.write("\n")
     sys.stdout.flush()
 
 
@@ -39,23 +46,24 @@ def emit_predictions(cmap: CapabilityMap, options: dict[str, Any], only: set[str
     """``capgraph predict --json``: exactly ``emit_json(cmap.predict_json(**options))`` with the
     capabilities not in ``only`` (when given) left out, written straight from the predictions.
 
-    Building a dict a prediction and encoding it took 2.2 s of a 100,000-node map's 12; each
-    prediction is written as text by :func:`prediction_text` instead (a point-estimate crossing's
-    three quantiles are the crossing itself: encoded once). Anything that text cannot write the way
-    ``json.dumps`` would (a non-finite number, an unexpected type) sends the whole answer through
-    the general writer, so the output is the same either way (tests/test_jsonout.py holds it to that).
+    Building a dict a prediction and encoding it took 2.2 s of a 100,000-node map's 12; the
+    predictions are written as text by :func:`predictions_text` instead. Anything that cannot be
+    written there the way ``json.dumps`` would (a non-finite number, an unexpected type) sends the
+    whole answer through the general writer, so the output is the same either way
+    (tests/test_fastpaths.py holds it to that).
     """
     predictions = cmap.predict(**options)
     if only is not None:
         predictions = [p for p in predictions if p.name in only]
     try:
-        items = [prediction_text(p, cmap.outlook(p)) for p in predictions]
+        items = predictions_text(predictions, cmap.outlook)
         envelope = json.dumps(cmap.predict_envelope([], **options), ensure_ascii=False, allow_nan=False)
     except (ValueError, TypeError):
         emit_json(cmap.predict_envelope([{**p.to_json(), **cmap.outlook(p)} for p in predictions], **options))
         return
     # '"capabilities": []' can only be the key itself: inside a JSON string every quote is escaped
-    _write(envelope.replace('"capabilities": []', f'"capabilities": [{", ".join(items)}]', 1))
+    head, tail = envelope.split('"capabilities": []', 1)
+    _write(head, '"capabilities": [', ", ".join(items), "]", tail)
 
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes a str with
@@ -78,41 +86,89 @@ def _value(v: Any) -> str:
 
 
 def _point(q: ScalePoint | None) -> str:
-    """``q.as_dict()`` (or None) as JSON."""
+    """``q.as_dict()`` (or None) as JSON; a float that is not finite shows as nan or inf (see below)."""
     if q is None:
         return "null"
-    loss = "" if q.loss is None else f', "loss": {_value(q.loss)}'
-    return f'{{"params": {_value(q.params)}, "tokens": {_value(q.tokens)}, "flops": {_value(q.flops)}{loss}}}'
+    loss = "" if q.loss is None else f', "loss": {_float(q.loss)}'
+    return f'{{"params": {_float(q.params)}, "tokens": {_float(q.tokens)}, "flops": {_float(q.flops)}{loss}}}'
 
 
-def prediction_text(p: Prediction, outlook: dict[str, Any]) -> str:
-    """``{**p.to_json(), **outlook}`` as JSON text, key for key as ``json.dumps`` writes it."""
+def predictions_text(predictions: list[Prediction], outlook: Callable[[Prediction], dict[str, Any]]
+                     ) -> list[str]:
+    """``{**p.to_json(), **outlook(p)}`` of each prediction as JSON text, key for key as
+    ``json.dumps`` writes it, or ValueError or TypeError where it could not be the same.
+
+    Floats are written with ``float.__repr__``, as ``json.dumps`` writes them; a value of another
+    type where a float belongs raises TypeError. A float that is not finite comes out as ``nan``,
+    ``inf`` or ``-inf``, which can only follow a key's colon where it is a number, since every
+    float here is a value of an object: one search of the text finds them (a name that happens
+    to hold such text only costs the general writer).
+    """
+    few: dict[float, str] = {}  # the text of values that recur (thresholds, 0 and 1): repr once
+    texts = [_prediction(p, outlook(p), few) for p in predictions]
+    for token in (": nan", ": inf", ": -inf"):
+        if any(token in text for text in texts):
+            raise ValueError(f"a number is not finite ({token[2:]})")
+    return texts
+
+
+def _prediction(p: Prediction, outlook: dict[str, Any], few: dict[float, str]) -> str:
+    f, s = _float, _string
+
+    def often(v: float) -> str:  # floats only (1 == 1.0 in a dict), not zero (-0.0 == 0.0 too)
+        return (few.get(v) or few.setdefault(v, f(v))) if type(v) is float and v else f(v)
+
     crossing = _point(p.crossing)
-    quantiles = "null"
-    if p.quantiles:
-        seen = {id(p.crossing): crossing}  # a point estimate's quantiles are its crossing
-        quantiles = "{" + ", ".join(
-            f"{_string(k)}: {seen[id(q)] if id(q) in seen else seen.setdefault(id(q), _point(q))}"
-            for k, q in p.quantiles.items()) + "}"
-    v = _value
-    text = (f'{{"name": {_string(p.name)}, "kind": {_string(p.kind)}, "threshold": {v(p.threshold)}, '
-            f'"status": {_string(p.status)}, "crossing": {crossing}, "data_limited": {v(p.data_limited)}, '
-            f'"value_at_start": {v(p.value_at_start)}, "value_at_end": {v(p.value_at_end)}, '
-            f'"max_value": {v(p.max_value)}, "sharpness_decades": {v(p.sharpness_decades)}, '
-            f'"bottleneck": {v(p.bottleneck)}, "quantiles": {quantiles}, "p_never": {v(p.p_never)}, '
-            f'"p_above_at_start": {v(p.p_above_at_start)}, "p_crossed_by": {v(p.p_crossed_by)}, '
-            f'"p_data_limited": {v(p.p_data_limited)}, '
-            f'"extrapolated": {v(list(p.extrapolated)) if p.extrapolated else "[]"}')
+    sharp, neck, by, limited = p.sharpness_decades, p.bottleneck, p.p_crossed_by, p.p_data_limited
+    end, top = p.value_at_end, p.max_value
+    end_text = f(end)
+    return (f'{{"name": {s(p.name)}, "kind": {s(p.kind)}, "threshold": {often(p.threshold)}, '
+            f'"status": {s(p.status)}, "crossing": {crossing}, "data_limited": {_bool(p.data_limited)}, '
+            f'"value_at_start": {f(p.value_at_start)}, "value_at_end": {end_text}, '
+            f'"max_value": {end_text if top == end and top and type(top) is type(end) else f(top)}, '
+            f'"sharpness_decades": {"null" if sharp is None else f(sharp)}, '
+            f'"bottleneck": {"null" if neck is None else s(neck)}, "quantiles": {_quantiles(p, crossing)}, '
+            f'"p_never": {often(p.p_never)}, "p_above_at_start": {often(p.p_above_at_start)}, '
+            f'"p_crossed_by": {"null" if by is None else f(by)}, '
+            f'"p_data_limited": {"null" if limited is None else f(limited)}, '
+            f'"extrapolated": {_value(list(p.extrapolated)) if p.extrapolated else "[]"}'
+            f'{_tail(p, outlook)}}}')
+
+
+def _bool(v: Any) -> str:
+    if v is True or v is False:
+        return "true" if v else "false"
+    raise TypeError(v)
+
+
+def _quantiles(p: Prediction, crossing: str) -> str:
+    """``quantiles`` of ``p.to_json()``; ``crossing`` is the text of ``p.crossing``."""
+    q = p.quantiles
+    if not q:
+        return "null"
+    if len(q) == 3 and all(v is p.crossing for v in q.values()) and tuple(q) == ("p5", "p50", "p95"):
+        return f'{{"p5": {crossing}, "p50": {crossing}, "p95": {crossing}}}'  # a point estimate's
+    return "{" + ", ".join(f"{_string(k)}: {_point(v)}" for k, v in q.items()) + "}"
+
+
+def _tail(p: Prediction, outlook: dict[str, Any]) -> str:
+    """The keys after ``extrapolated``: ``why_missing`` and ``at_medians`` if present, then the outlook."""
+    text = ""
     if p.why_missing:
-        text += f', "why_missing": {v(dict(p.why_missing))}'
+        text += f', "why_missing": {_value(dict(p.why_missing))}'
     if p.at_medians is not None:
         a = p.at_medians
-        text += (f', "at_medians": {{"status": {v(a.status)}, "crossing": {_point(a.crossing)}, '
-                 f'"data_limited": {v(a.data_limited)}, "sharpness_decades": {v(a.sharpness_decades)}, '
-                 f'"bottleneck": {v(a.bottleneck)}}}')
-    for key, value in outlook.items():
-        text += f", {_string(key)}: {v(value)}"
-    return text + "}"
+        text += (f', "at_medians": {{"status": {_value(a.status)}, "crossing": {_point(a.crossing)}, '
+                 f'"data_limited": {_bool(a.data_limited)}, "sharpness_decades": '
+                 f'{_value(a.sharpness_decades)}, "bottleneck": {_value(a.bottleneck)}}}')
+    if all(v is None for v in outlook.values()):
+        return text + _empty(tuple(outlook))
+    return text + "".join(f", {_string(k)}: {_value(v)}" for k, v in outlook.items())
+
+
+@functools.cache
+def _empty(keys: tuple[str, ...]) -> str:
+    return "".join(f", {_string(k)}: null" for k in keys)
 
 
 def hierarchy_json(cmap: CapabilityMap, only: set[str] | None = None) -> dict[str, Any]:
