@@ -19,6 +19,9 @@ import pytest
 
 import capgraph
 from capgraph.engine.predict import Prediction
+from capgraph.format.graph import map_depth
+from capgraph.format.source import load_document
+from capgraph.format.validate import validate
 from capgraph.kernels import curves
 from capgraph.outputs import jsonout
 from capgraph.outputs.jsonout import emit_json, emit_predictions
@@ -104,6 +107,31 @@ def test_extrapolation_envelopes_agree_with_the_definition(write_map):
     predictions = cmap.predict()
     assert {p.name: p.extrapolated for p in predictions} == {p.name: cmap.extrapolated(p) for p in predictions}
     assert any(p.extrapolated for p in predictions) and not all(p.extrapolated for p in predictions)
+
+
+def test_validation_finds_the_levels_the_plan_uses(tmp_path):
+    path = tmp_path / "m.json"
+    write(generate(500, seed=7), path)
+    for source in [path, *GRAPHS]:
+        document = load_document(source)
+        spec = validate(document)
+        assert document.depth == map_depth(spec)
+
+
+@pytest.mark.parametrize("text, says", [
+    ('{"skills": {"s": {"curve": {"logistic": {"midpoint": 1e10, "slope": 1}}}}, "skills": {}}', "duplicate key"),
+    ('{"skills": {"s": {"curve": {"logistic": {"midpoint": 1e10, "slope": 1, "slope": 2}}}}}', "duplicate key"),
+    ('{"name": "a: b", "skills": {"s": {"curve": {"logistic": {"midpoint": 1e10, "slope": 1}}}}}', None),
+])
+def test_json_read_fast_still_finds_repeated_keys(tmp_path, text, says):
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    if says is None:
+        assert capgraph.load(path).name == "a: b"
+        return
+    with pytest.raises(capgraph.MapError) as caught:
+        capgraph.load(path)
+    assert says in str(caught.value.problems[0])
 
 
 def test_table_cells_found_per_knot_match_the_comparison_per_value():

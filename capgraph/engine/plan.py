@@ -129,13 +129,15 @@ class Plan:
         return len(self.names)
 
 
-def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0) -> Plan:
+def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0,
+                 depth: dict[str, int] | None = None) -> Plan:
     """Compile a validated map.
 
     With ``samples`` > 1, ranged curve parameters are drawn (seeded by ``seed``); point parameters
     stay points. With ``samples`` = 1 every range is replaced by its median: the point estimate.
+    ``depth`` is each node's level when already known (as validation finds it), else found here.
     """
-    depth = map_depth(spec)
+    depth = map_depth(spec) if depth is None else depth
     names = sorted(depth)  # by name, then (a stable sort) by level: by level, then name
     names.sort(key=depth.__getitem__)
     index = dict(zip(names, range(len(names)), strict=True))

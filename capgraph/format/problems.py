@@ -287,7 +287,7 @@ def structure_problems(doc: Document) -> list[Problem]:
                                             f"'{child}' is not a skill or capability{hint}",
                                             key=isinstance(at, str)))
     try:
-        levels_from_children(known)
+        doc.depth = levels_from_children(known)
     except CycleError as exc:
         problems.extend(_cycles(doc, caps, exc.nodes))
     return problems

@@ -56,6 +56,9 @@ class Document:
     #: Problems found while reading that do not stop validation (duplicate keys, stray tags).
     problems: list[Problem] = field(default_factory=list)
     text: str | None = None
+    #: Each node's level, found by the structural pass of validation (``format.problems``); the
+    #: plan reuses it rather than sort the hierarchy again (None until then, or with a cycle).
+    depth: dict[str, int] | None = None
 
     @property
     def keys(self) -> dict[Loc, Pos]:
@@ -303,13 +306,30 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _count_keys(root: Any) -> int:
+    """How many keys the mappings in ``root`` hold, all levels down."""
+    total, stack = 0, [root]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            total += len(value)
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return total
+
+
 def _parse_json(text: str, name: str) -> Document | None:
     """Parse JSON quickly; None sends the text down the YAML path (duplicate keys, to locate them)."""
     deep = nesting_problem(text, name, json_text=True)
     if deep is not None:
         raise MapError([deep])
     try:
-        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant)  # dicts made in C: no call per object
+        # Every colon outside a string ends a key, so as many keys as colons means no key was
+        # written twice (and no string holds a colon); otherwise parse again, checking each object.
+        if _count_keys(data) != text.count(":"):
+            data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     except _Duplicate:
         return None
     except _Constant:  # NaN and Infinity are not JSON: the YAML path locates them

@@ -148,7 +148,9 @@ class CapabilityMap:
         self._reporting = self.units if efficiency == 1.0 else Efficient(self.units, efficiency)
         # the grid is physical scale on the grid axis; the plan reads curves at effective scale
         self._check_range(document)
-        self.plan: Plan = self._adapt(compile_plan(spec))
+        # the levels validation found, when this document was validated into this spec's hierarchy
+        self._depth = document.depth if document is not None else None
+        self.plan: Plan = self._adapt(compile_plan(spec, depth=self._depth))
         self._sampled: dict[tuple[int, int], Plan] = {}
 
     def _check_range(self, document: Document | None) -> None:
@@ -358,7 +360,8 @@ class CapabilityMap:
         if refusal:
             raise ValueError(refusal)
         if key not in self._sampled:
-            self._sampled = {key: self._adapt(compile_plan(self.spec, samples=samples, seed=seed))}
+            self._sampled = {key: self._adapt(compile_plan(self.spec, samples=samples, seed=seed,
+                                                                depth=self._depth))}
         return self._sampled[key]
 
     def samples_refusal(self, samples: int) -> str | None:
