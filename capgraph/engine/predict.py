@@ -325,8 +325,9 @@ def bottlenecks(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Cro
     if not row.size:
         return {}
     order = np.lexsort((child, value, -score, row))  # by node, then score, value, plan order
-    first = np.unique(row[order], return_index=True)[1]
-    return {int(batch[row[order[i]]]): plan.names[child[order[i]]] for i in first}
+    best = order[np.unique(row[order], return_index=True)[1]]  # each node's first in that order
+    names = map(plan.names.__getitem__, child[best].tolist())
+    return dict(zip(batch[row[best]].tolist(), names, strict=True))
 
 
 def bottleneck_scores(plan: Plan, values: np.ndarray, batch: np.ndarray, crossing: Crossing
