@@ -175,11 +175,31 @@ def _param_schema(kind: str) -> dict[str, Any]:
     }
 
 
+def _number(parse, check=None, *, above: float, below: float):
+    """``check(parse(value))`` as one validator, with pydantic's messages for ``parse``'s errors.
+
+    A float strictly between ``above`` and ``below`` passes both at once: a map of 100,000 nodes
+    has as many thresholds and points, and three Python calls each (the parser, pydantic's float,
+    the check) were a tenth of its validation.
+    """
+    point = _wrap(parse)
+
+    def validate(value: Any) -> float:
+        if type(value) is float and above < value < below:
+            return value
+        return check(point(value)) if check else point(value)
+
+    return validate
+
+
 Number = Annotated[float, BeforeValidator(_wrap(parse_number)), WithJsonSchema(_NUMBER_SCHEMA)]
-Scale = Annotated[float, BeforeValidator(_wrap(parse_scale)), WithJsonSchema(number_schema("scale"))]
+Scale = Annotated[float, PlainValidator(_number(parse_scale, above=0.0, below=math.inf)),
+                  WithJsonSchema(number_schema("scale"))]
 Positive = Annotated[Number, AfterValidator(_positive), WithJsonSchema(number_schema("scale"))]
-Fraction = Annotated[Number, AfterValidator(_unit_interval), WithJsonSchema(number_schema("unit"))]
-Threshold = Annotated[Number, AfterValidator(_open_unit), WithJsonSchema(number_schema("open_unit"))]
+Fraction = Annotated[float, PlainValidator(_number(parse_number, _unit_interval, above=0.0, below=1.0)),
+                     WithJsonSchema(number_schema("unit"))]
+Threshold = Annotated[float, PlainValidator(_number(parse_number, _open_unit, above=0.0, below=1.0)),
+                      WithJsonSchema(number_schema("open_unit"))]
 
 def _dump_param(value: float | Interval) -> float | dict[str, float]:
     """JSON form of a parameter, which reads back as the same value: a number, {p5, p95} or {p5, p50, p95}."""

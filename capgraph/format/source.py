@@ -309,13 +309,15 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _count_keys(root: Any) -> int:
     """How many keys the mappings in ``root`` hold, all levels down."""
     total, stack = 0, [root]
+    pop, push = stack.pop, stack.extend
     while stack:
-        value = stack.pop()
-        if type(value) is dict:
+        value = pop()
+        kind = type(value)
+        if kind is dict:
             total += len(value)
-            stack.extend(value.values())
-        elif type(value) is list:
-            stack.extend(value)
+            push(value.values())
+        elif kind is list:
+            push(value)
     return total
 
 

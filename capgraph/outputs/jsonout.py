@@ -7,7 +7,9 @@ summaries, from :mod:`capgraph.outputs.wording`, the same words the tree and the
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import operator
 import re
 import sys
 from collections.abc import Callable
@@ -107,28 +109,30 @@ def predictions_text(predictions: list[Prediction], outlook: Callable[[Predictio
     few: dict[float, str] = {}  # the text of values that recur (thresholds, 0 and 1): repr once
     texts = [_prediction(p, outlook(p), few) for p in predictions]
     for token in (": nan", ": inf", ": -inf"):
-        if any(token in text for text in texts):
+        if any(map(operator.contains, texts, itertools.repeat(token))):
             raise ValueError(f"a number is not finite ({token[2:]})")
     return texts
 
 
+def _often(v: float, few: dict[float, str]) -> str:
+    """``float.__repr__(v)``, remembered in ``few`` for floats (1 == 1.0 in a dict) other than zero
+    (-0.0 == 0.0 too)."""
+    return (few.get(v) or few.setdefault(v, _float(v))) if type(v) is float and v else _float(v)
+
+
 def _prediction(p: Prediction, outlook: dict[str, Any], few: dict[float, str]) -> str:
-    f, s = _float, _string
-
-    def often(v: float) -> str:  # floats only (1 == 1.0 in a dict), not zero (-0.0 == 0.0 too)
-        return (few.get(v) or few.setdefault(v, f(v))) if type(v) is float and v else f(v)
-
+    f, s, often = _float, _string, _often
     crossing = _point(p.crossing)
     sharp, neck, by, limited = p.sharpness_decades, p.bottleneck, p.p_crossed_by, p.p_data_limited
     end, top = p.value_at_end, p.max_value
     end_text = f(end)
-    return (f'{{"name": {s(p.name)}, "kind": {s(p.kind)}, "threshold": {often(p.threshold)}, '
+    return (f'{{"name": {s(p.name)}, "kind": {s(p.kind)}, "threshold": {often(p.threshold, few)}, '
             f'"status": {s(p.status)}, "crossing": {crossing}, "data_limited": {_bool(p.data_limited)}, '
             f'"value_at_start": {f(p.value_at_start)}, "value_at_end": {end_text}, '
             f'"max_value": {end_text if top == end and top and type(top) is type(end) else f(top)}, '
             f'"sharpness_decades": {"null" if sharp is None else f(sharp)}, '
             f'"bottleneck": {"null" if neck is None else s(neck)}, "quantiles": {_quantiles(p, crossing)}, '
-            f'"p_never": {often(p.p_never)}, "p_above_at_start": {often(p.p_above_at_start)}, '
+            f'"p_never": {often(p.p_never, few)}, "p_above_at_start": {often(p.p_above_at_start, few)}, '
             f'"p_crossed_by": {"null" if by is None else f(by)}, '
             f'"p_data_limited": {"null" if limited is None else f(limited)}, '
             f'"extrapolated": {_value(list(p.extrapolated)) if p.extrapolated else "[]"}'
@@ -146,9 +150,13 @@ def _quantiles(p: Prediction, crossing: str) -> str:
     q = p.quantiles
     if not q:
         return "null"
-    if len(q) == 3 and all(v is p.crossing for v in q.values()) and tuple(q) == ("p5", "p50", "p95"):
+    c = p.crossing
+    if tuple(q) == _QUANTILE_KEYS and q["p5"] is c and q["p50"] is c and q["p95"] is c:
         return f'{{"p5": {crossing}, "p50": {crossing}, "p95": {crossing}}}'  # a point estimate's
     return "{" + ", ".join(f"{_string(k)}: {_point(v)}" for k, v in q.items()) + "}"
+
+
+_QUANTILE_KEYS = ("p5", "p50", "p95")
 
 
 def _tail(p: Prediction, outlook: dict[str, Any]) -> str:
@@ -161,7 +169,7 @@ def _tail(p: Prediction, outlook: dict[str, Any]) -> str:
         text += (f', "at_medians": {{"status": {_value(a.status)}, "crossing": {_point(a.crossing)}, '
                  f'"data_limited": {_bool(a.data_limited)}, "sharpness_decades": '
                  f'{_value(a.sharpness_decades)}, "bottleneck": {_value(a.bottleneck)}}}')
-    if all(v is None for v in outlook.values()):
+    if list(outlook.values()).count(None) == len(outlook):  # all None
         return text + _empty(tuple(outlook))
     return text + "".join(f", {_string(k)}: {_value(v)}" for k, v in outlook.items())
 
