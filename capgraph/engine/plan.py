@@ -77,6 +77,9 @@ class RuleBlock:
     trials: np.ndarray | None = None  # padded rules: (T, parents), a child per trial, -1 pads
     ks: np.ndarray | None = None
     kofn: kofn.KOfNBlock | None = None  # tail rules: see engine/kofn.py
+    #: product rules whose parents each have one child of weight 1 (a chain's step, a mean of one):
+    #: every such parent is its child, so evaluation copies the children's rows (these indices)
+    copies: np.ndarray | None = None
     casts: dict = field(default_factory=dict, repr=False, compare=False)  # matrix by dtype, made once
 
     def matrix_as(self, dtype: np.dtype) -> Any:
@@ -298,6 +301,8 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
             weights = list(chain.from_iterable(shares))
             block.children = np.array(kids)
             block.matrix = weight_matrix(rows, cols, weights, (len(members), len(kids)))
+            if len(rows) == len(members) and all(w == 1 for w in weights):
+                block.copies = block.children[np.array(cols)]
         elif rule.batch == "padded":  # a child once per trial (k_of_n) or once (min)
             repeat = (lambda c: int(c)) if rule.per_trial else (lambda c: 1)  # noqa: E731
             per_node = [[index[c] for c, count in sorted(spec.capabilities[n].requires.items())
@@ -375,6 +380,9 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
             for kind, nodes, log_xs, ys in level.tables:  # one call per family and size
                 values[nodes] = FAMILIES[kind].kernel(at, log_xs, ys)[:, None, :].astype(dtype, copy=False)
             for block in level.rules:
+                if block.copies is not None:
+                    values[block.nodes] = values[block.copies]
+                    continue
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 out = _apply_rule(block, values)
                 np.minimum(out, 1.0, out=out)  # two ufuncs: np.clip's Python layers cost a chain 8%

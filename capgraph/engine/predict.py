@@ -109,25 +109,34 @@ def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndar
     """
     n = values.shape[1]
     at = np.clip(lo[:, None] + np.arange(-1, 3), 0, n - 1)  # grid points lo − 1 … lo + 2
-    g = logit(np.clip(values[rows[:, None], at].astype(float), _EPS, 1 - _EPS))
+    at += (rows * n)[:, None]  # flat positions: np.take is twice as fast as a 2-d fancy index
+    g = logit(np.clip(np.take(values.reshape(-1), at).astype(float), _EPS, 1 - _EPS))
     gm, g0, g1, g2 = g.T
-    m0 = (g1 - gm) / np.where(lo > 0, 2.0, 1.0)
-    m1 = (g2 - g0) / np.where(lo + 2 < n, 2.0, 1.0)
+    m0 = (g1 - gm) * np.where(lo > 0, 0.5, 1.0)
+    m1 = (g2 - g0) * np.where(lo + 2 < n, 0.5, 1.0)
     c2, c3 = 3 * (g1 - g0) - 2 * m0 - m1, 2 * (g0 - g1) + m0 + m1  # H(t) = g0 + m0·t + c2·t² + c3·t³
     target = logit(np.clip(level, _EPS, 1 - _EPS))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.clip(np.nan_to_num((target - g0) / (g1 - g0), nan=0.5), 0.0, 1.0)
-        for _ in range(steps):
-            move = (g0 + t * (m0 + t * (c2 + t * c3)) - target) / (m0 + t * (2 * c2 + 3 * t * c3))
+        live = slice(None)  # all roots, then only those still moving (a few in a thousand after two steps)
+        coeffs = g0, m0, c2, c3, target
+        for step in range(steps):
+            a0, b1, b2, b3, aim = coeffs
+            u = t[live]
+            move = (a0 + u * (b1 + u * (b2 + u * b3)) - aim) / (b1 + u * (2 * b2 + 3 * u * b3))
             move[~np.isfinite(move)] = 0.0
-            t = np.clip(t - move, 0.0, 1.0)
-            if not np.abs(move).max(initial=0.0) > 1e-12:
+            t[live] = np.clip(u - move, 0.0, 1.0)
+            moving = np.abs(move) > 1e-12
+            if not moving.any():
                 break
+            if step >= 1:  # shrinking the set costs a gather per coefficient: worth it once few move
+                live = np.flatnonzero(moving) if isinstance(live, slice) else live[moving]
+                coeffs = tuple(c[moving] for c in coeffs)
         # H'(t) = m0 + 2·c2·t + 3·c3·t² is m1 at t = 1; its minimum inside (0, 1), if any, at −c2/(3·c3)
         dips = (c3 > 0) & (c2 < 0) & (-c2 < 3 * c3) & (m0 - c2 * c2 / (3 * c3) <= 0)
     bent = (m0 <= 0) | (m1 <= 0) | dips
     if bent.any():
-        t[bent] = _bisect(g0[bent], g1[bent], m0[bent], c2[bent], c3[bent], target[bent], 40)
+        t[bent] = _bisect(g0[bent], g1[bent], m0[bent], c2[bent], c3[bent], target[bent], 24)
     return t
 
 
