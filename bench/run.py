@@ -12,7 +12,8 @@ Cases (maps made by bench/generate.py into bench/out/, from fixed seeds):
 3. k-of-n at scale: "750 of 1,000" on a point map (one child; four children with the same
    curve), checked against the closed form; "15,000 of 20,000" with ranges and 2,000 samples (one
    child: the binomial tail; four children drawn apart: the refined normal approximation).
-4. The straightforward approach on map 1, side by side: for each sample, evaluate each node by
+4. A 10,000-step chain over one ranged skill (issue 14: deep, narrow maps pay Python per level).
+5. The straightforward approach on map 1, side by side: for each sample, evaluate each node by
    recursion over its children and find each crossing with scipy's ``brentq``, using capgraph's
    own parameter draws so both compute the same thing. It is run on a few samples and scaled to
    2,000 (its cost is linear in samples); its crossings are checked against capgraph's.
@@ -62,22 +63,23 @@ print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_max
 """
 
 
-def command(args: list[str]) -> tuple[float, float, float]:
+def command(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Run ``capgraph ARGS`` in a fresh process: (wall seconds, CPU seconds, peak RSS in MiB).
 
     CPU time (user + system) is given beside wall time because on a shared machine a process
     also waits for a core: wall time then measures the neighbours as much as capgraph.
     """
     out = subprocess.run([sys.executable, "-c", RUNNER, sys.executable, "-m", "capgraph", *args],
-                         capture_output=True, text=True, check=True).stdout.split()
+                         capture_output=True, text=True, check=True,
+                         env=None if env is None else {**os.environ, **env}).stdout.split()
     wall, cpu, rss, code = float(out[0]), float(out[1]), float(out[2]), int(out[3])
     if code != 0:
         raise SystemExit(f"capgraph {' '.join(args)} failed")
     return wall, cpu, rss / 1024
 
 
-def measure(label: str, args: list[str], repeats: int) -> dict:
-    runs = [command(args) for _ in range(repeats)]
+def measure(label: str, args: list[str], repeats: int, env: dict[str, str] | None = None) -> dict:
+    runs = [command(args, env) for _ in range(repeats)]
     wall = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     rss = max(r[2] for r in runs)
@@ -187,6 +189,16 @@ def kofn_map(requires: dict[str, int], k: int, ranges: bool) -> dict:
     }
 
 
+def chain_map(steps: int) -> dict:
+    """A chain of ``steps`` capabilities over one ranged skill, each needing the one below (issue 14)."""
+    caps = {f"c{i}": {"requires": [f"c{i - 1}" if i > 1 else "s0"], "combine": "all"}
+            for i in range(1, steps)}
+    return {"name": f"{steps}-step chain", "scale": {"range": [1e6, 1e16]}, "threshold": 0.5,
+            "skills": {"s0": {"curve": {"logistic": {"midpoint": {"p5": 1e9, "p95": 1e11},
+                                                     "slope": {"p5": 1, "p95": 2}}}}},
+            "capabilities": caps}
+
+
 def kofn_error(path: Path) -> float:
     """Decades between capgraph's crossing of "750 of 1,000" and the closed form's."""
     (p,) = [p for p in capgraph.load(path).predict() if p.name == "cases"]
@@ -223,12 +235,18 @@ def main() -> None:
 
     mc = measure("1k nodes, ranges, 2000 samples (predict --json)",
                  ["predict", str(small), "--json", "--samples", "2000"], repeats)
+    measure("  the same on one thread (CAPGRAPH_THREADS=1)",
+            ["predict", str(small), "--json", "--samples", "2000"], repeats, {"CAPGRAPH_THREADS": "1"})
     measure("100k nodes, points, JSON (predict --json)", ["predict", str(big_json), "--json"], repeats)
     if args.yaml:
         measure("100k nodes, points, YAML (predict --json)", ["predict", str(big_yaml), "--json"],
                 max(1, repeats // 2))
     for label, (path, _) in kofn.items():
         measure(label, ["predict", str(path), "--json", "--samples", "2000"], repeats)
+    chain = OUT / "chain_10k.json"
+    write(chain_map(10_000), chain)
+    measure("10,000-step chain, ranges, 2000 samples", ["predict", str(chain), "--json"],
+            max(1, repeats // 2))
     for label in list(kofn)[:2]:
         print(f"  {label}: crossing {kofn_error(kofn[label][0]):.1e} decades from the closed form")
 

@@ -82,3 +82,27 @@ def test_slots_give_the_edges_and_skip_unit_weights():
         Slots(np.array([0]), np.array([0]), np.ones(1), (2, 2))
     assert edges == sorted(zip(reference.row.tolist(), reference.col.tolist(), reference.data.tolist(),
                                strict=True))
+
+
+def test_monte_carlo_is_the_same_on_any_number_of_threads(monkeypatch):
+    import capgraph
+    from capgraph.engine import predict
+
+    cmap = capgraph.loads("""
+skills:
+  a: {curve: {logistic: {midpoint: 1e9 to 1e11, slope: 1 to 2}}}
+  b: {curve: {power_law: {scale: 1e8 to 1e10, exponent: 0.2 to 0.4}}}
+capabilities:
+  both: {requires: [a, b], threshold: 0.3}
+  either: {requires: [a, b], combine: any, metric: {exact_match: {length: 4}}}
+""")
+    pools = []
+    init = predict._Pool.__init__
+    monkeypatch.setattr(predict._Pool, "__init__", lambda self, n: pools.append(n) or init(self, n))
+    monkeypatch.setattr(predict, "CACHE_FLOATS", 4096)  # many small slices, so threads share them
+    answers = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("CAPGRAPH_THREADS", threads)
+        answers.append(cmap.draws(samples=999, seed=4).crossings("both").tolist())
+    assert pools == [1, 2, 3]
+    assert answers[0] == answers[1] == answers[2]

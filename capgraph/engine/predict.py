@@ -505,7 +505,11 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
 
 
 def _cores() -> int:
-    """Cores this process may run on (its affinity, not the machine's count)."""
+    """Threads for Monte Carlo slices: ``CAPGRAPH_THREADS`` when it is a whole number ≥ 1, else
+    the cores this process may run on (its affinity, not the machine's count)."""
+    raw = os.environ.get("CAPGRAPH_THREADS", "").strip()
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
