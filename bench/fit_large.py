@@ -47,10 +47,13 @@ def write_tables(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall and CPU seconds and peak memory (MiB) of one run of ``command``, which must succeed."""
+def run_once(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall and CPU seconds and peak memory (MiB) of one run of ``command``, which must succeed.
+
+    ``cwd`` must hold no ``capgraph`` folder: ``python -m`` looks there before ``PYTHONPATH``.
+    """
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, cwd=cwd)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own usage, not every child's so far
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -78,8 +81,8 @@ def main() -> None:
                 env = {**os.environ, "CAPGRAPH_CACHE_DIR": str(cache), "PYTHONPATH": str(where)}
                 command = [sys.executable, "-m", "capgraph", "fit", str(path), "--x", "flops",
                            "--y", "score", "--bootstrap", str(args.bootstrap)]
-                times.setdefault((f"{table}, fit", tree), []).append(run_once(command, env))
-                times.setdefault((f"{table}, cache hit", tree), []).append(run_once(command, env))
+                for case in ("fit", "cache hit"):
+                    times.setdefault((f"{table}, {case}", tree), []).append(run_once(command, env, args.dir))
     print("| case | tree | median wall | median CPU | peak memory | runs |\n|---|---|---|---|---|---|")
     for (case, tree), runs in times.items():
         walls, cpus, peaks = zip(*runs, strict=True)

@@ -80,6 +80,21 @@ class Counted:
         return self.scales[seen], sums[seen] / total[seen], np.sqrt(total[seen])
 
 
+def per_scale(log_x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(log_x, mean score, weight)`` at each distinct scale of the rows, as :meth:`Counted.groups`
+    gives them, without counting distinct rows (a point fit needs no more).
+
+    >>> [v.tolist() for v in per_scale(np.array([9.0, 10.0, 9.0]), np.array([0.0, 1.0, 1.0]))]
+    [[9.0, 10.0], [0.5, 1.0], [1.4142135623730951, 1.0]]
+    """
+    scales, group = np.unique(np.asarray(log_x, dtype=float), return_inverse=True)
+    w2 = np.ones(group.size) if w is None else np.asarray(w, dtype=float) ** 2
+    total = np.bincount(group, weights=w2, minlength=scales.size)
+    sums = np.bincount(group, weights=w2 * np.asarray(y, dtype=float), minlength=scales.size)
+    return scales, sums / total, np.sqrt(total)
+
+
 def spread_sample(log_x: np.ndarray, size: int) -> np.ndarray:
     """Indices of ``size`` rows spread evenly over the rows in order of scale (every k-th row).
 

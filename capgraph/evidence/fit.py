@@ -29,7 +29,7 @@ from scipy.optimize import least_squares
 from capgraph.core.defaults import DEFAULT_BOOTSTRAP, DEFAULT_CURVE, DEFAULT_SEED
 from capgraph.core.records import to_frame
 from capgraph.evidence.bands import held_out_residuals
-from capgraph.evidence.bigtable import Counted, spread_sample
+from capgraph.evidence.bigtable import Counted, per_scale, spread_sample
 from capgraph.kernels.curves import FAMILIES
 
 #: The fittable curve families (those with fitting hooks).
@@ -276,40 +276,37 @@ def fit_curve(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFAULT_OPTIO
                        f"at least {len(opts.free)}")
     w = None if sigma is None else 1.0 / np.asarray(sigma, dtype=float)
     if log_x.size > LARGE_TABLE:
-        return _fit_large(Counted.of(log_x, y, w), opts, strict, through)
+        return _fit_large(log_x, y, w, opts, strict, through)
     theta, why = _solve(log_x, y, opts, _starts(log_x, y, opts), w, strict, through)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
     return _make_fit(theta, log_x, y, opts, why, through)
 
 
-def _fit_large(table: Counted, opts: FitOptions, strict: bool, through: Callable | None) -> Fit:
+def _fit_large(log_x: np.ndarray, y: np.ndarray, w: np.ndarray | None, opts: FitOptions, strict: bool,
+               through: Callable | None) -> Fit:
     """:func:`fit_curve` through the mean score at each distinct scale, weighed by its rows.
 
     With more scales than :data:`RESAMPLE_ROWS` (every row its own scale), the grid of starts runs
     on that many scales spread over the range, and only the best is refined on all of them.
     """
-    lx, y, w = table.groups()
-    starts = _starts(lx, y, opts)
-    if lx.size > RESAMPLE_ROWS:
-        pick = spread_sample(lx, RESAMPLE_ROWS)
-        best, _ = _solve(lx[pick], y[pick], opts, starts, w[pick], False, through)
+    sx, sy, sw = per_scale(log_x, y, w)
+    starts = _starts(sx, sy, opts)
+    if sx.size > RESAMPLE_ROWS:
+        pick = spread_sample(sx, RESAMPLE_ROWS)
+        best, _ = _solve(sx[pick], sy[pick], opts, starts, sw[pick], False, through)
         starts = starts if best is None else [best]
-    theta, why = _solve(lx, y, opts, starts, w, strict, through)
+    theta, why = _solve(sx, sy, opts, starts, sw, strict, through)
     if theta is None:
         raise FitError(f"the {opts.curve} fit did not converge: {why}")
-    return _make_fit(theta, table.log_x, table.y, opts, why, through, table.count)
+    return _make_fit(theta, log_x, y, opts, why, through)  # RMSE and rows: over the rows themselves
 
 
 def _make_fit(theta: np.ndarray, log_x: np.ndarray, y: np.ndarray, opts: FitOptions,
-              at_bound: str = "", through: Callable | None = None,
-              count: np.ndarray | None = None) -> Fit:
-    """The :class:`Fit` at ``theta``; ``count`` says how many rows each given row stands for."""
+              at_bound: str = "", through: Callable | None = None) -> Fit:
     fitted = _model(theta, log_x, opts)
-    squares = ((through(fitted) if through else fitted) - y) ** 2
-    mean = np.mean(squares) if count is None else np.average(squares, weights=count)
-    n_used = log_x.size if count is None else count.sum()
-    return Fit(opts.curve, _params(theta, opts), opts.free, float(np.sqrt(mean)), int(n_used), at_bound)
+    rmse = float(np.sqrt(np.mean(((through(fitted) if through else fitted) - y) ** 2)))
+    return Fit(opts.curve, _params(theta, opts), opts.free, rmse, int(log_x.size), at_bound)
 
 
 def refit(log_x: np.ndarray, y: np.ndarray, opts: FitOptions, start: Fit, *,
@@ -398,11 +395,12 @@ def _bootstrap_large(log_x: np.ndarray, y: np.ndarray, w: np.ndarray | None, fit
     """:func:`bootstrap` of a large table: multinomial counts of its distinct rows, each resample
     fitted through its mean score per scale; or, past :data:`RESAMPLE_ROWS` distinct rows, refits
     on that many rows, their deviations from the point fit scaled by sqrt(drawn / rows)."""
-    table = Counted.of(log_x, y, w)
-    rows, exact = table.n_rows, table.n_distinct <= RESAMPLE_ROWS
+    rows = log_x.size  # distinct rows are at least as many as distinct scales, cheaper to count
+    table = Counted.of(log_x, y, w) if np.unique(log_x).size <= RESAMPLE_ROWS else None
+    exact = table is not None and table.n_distinct <= RESAMPLE_ROWS
     drawn = rows if exact else RESAMPLE_ROWS
     shrink = math.sqrt(drawn / rows)
-    chance = table.count / rows
+    chance = table.count / rows if exact else None
     rng = np.random.default_rng(seed)
     start = fit.theta
     samples, failed = [], 0
