@@ -37,7 +37,7 @@ MIN_SLICE = 8
 #: slices grow until a level computes about LEVEL_FLOATS values, while a slice holds at most
 #: SLICE_FLOATS values (128 MB in float32): a 10,000-step chain made 250 passes of 8 samples.
 LEVEL_FLOATS = 16_384
-SLICE_FLOATS = 1 << 26
+SLICE_FLOATS = 1 << 25
 #: Rows (node × sample curves) handled at once when reading crossings: bounds temporary memory.
 BATCH_ROWS = 8192
 #: Crossings of kinked curves (a ``min`` rule below) are refined on a grid this much finer, by
@@ -477,9 +477,11 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
                      extras: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
 
-    Samples are evaluated ``chunk`` at a time so memory stays bounded however many are asked for,
-    and within that in slices of about ``CACHE_FLOATS`` values, which keep a level's arrays in the
-    processor's cache: streaming each step's arrays from memory costs three times as much.
+    Samples are evaluated in slices of at most ``chunk`` samples, one slice per thread at a time
+    (:func:`_cores`), so memory stays bounded however many are asked for; slices hold about
+    ``CACHE_FLOATS`` values, which keep a level's arrays in the processor's cache: streaming each
+    step's arrays from memory costs three times as much. ``progress(n)`` is called as each slice
+    of n samples is done, in order.
     Given a dict ``extras``, it is filled with each draw's ``start``, ``end`` and ``top`` values and
     ``sharp`` (sharpness in decades), arrays shaped like the result, for the Monte Carlo medians.
     """
