@@ -215,7 +215,7 @@ capabilities:
     st.data(),
 )
 def test_engine_rules_match_the_reference_kernels(children, counts, rule, data):
-    """The engine's batched rules (sparse products, padded trials) equal capgraph.kernels.rules' kernels."""
+    """The engine's batched rules (slot-by-slot products, padded trials) equal capgraph.kernels.rules' kernels."""
     from capgraph.kernels import rules
 
     n = len(children)
@@ -230,3 +230,14 @@ def test_engine_rules_match_the_reference_kernels(children, counts, rule, data):
     kids = [values[m.plan.index[f"s{i}"]] for i in range(n)]
     expected = rules.combine(rule, kids, counts[:n], k)
     np.testing.assert_allclose(values[m.plan.index["c"]], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_newton_that_creeps_back_from_the_cell_end_is_finished_by_bisection():
+    # a cell where the cubic is monotone but nearly flat in part: Newton jumps to t = 1 and needs
+    # 11 steps back; with 8 the rest is bisected, so every step count gives the same root
+    from capgraph.engine.predict import _refine
+
+    values = 1 / (1 + np.exp(-np.array([[-4.38466358, -4.29751443, 0.66419662, 34.25189392]])))
+    level = np.array([1 / (1 + np.exp(4.025511547621496))])
+    roots = [float(_refine(values, np.array([0]), np.array([1]), level, steps)[0]) for steps in (8, 32)]
+    assert roots[0] == pytest.approx(roots[1], abs=1e-6) and roots[1] == pytest.approx(0.41632, abs=1e-5)

@@ -368,6 +368,9 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
     shape = (len(plan), width, log_x.size)
     if out is None:
         values = np.empty(shape, dtype=dtype)
+    elif out.dtype != dtype or out.size < math.prod(shape):
+        raise ValueError(f"evaluate needs a buffer of {math.prod(shape)} {np.dtype(dtype)} values, "
+                         f"got {out.size} {out.dtype}")
     else:
         values = out.reshape(-1)[:math.prod(shape)].reshape(shape)
     at = plan.coord(log_x) if plan.coord else log_x  # where the skill curves are read
@@ -384,9 +387,9 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                     values[block.nodes] = values[block.copies]
                     continue
                 # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
-                out = _apply_rule(block, values)
-                np.minimum(out, 1.0, out=out)  # two ufuncs: np.clip's Python layers cost a chain 8%
-                values[block.nodes] = np.maximum(out, 0.0, out=out)
+                result = _apply_rule(block, values)
+                np.minimum(result, 1.0, out=result)  # two ufuncs: np.clip's Python layers cost a chain 8%
+                values[block.nodes] = np.maximum(result, 0.0, out=result)
             for lens in level.lenses:
                 scored = ~np.isin(lens.nodes, unscored)
                 nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)

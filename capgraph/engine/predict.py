@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ class Crossing:
 
 def first_crossing(log_x: np.ndarray, values: np.ndarray, level: float | np.ndarray,
                    steps: int = 32) -> Crossing:
-    """The smallest scale where ``values`` (samples × points on ``log_x``) reach ``level``."""
+    """The smallest scale where ``values`` (samples × points on ``log_x``) reach ``level``.
+
+    ``steps`` bounds the Newton steps that place a crossing inside its grid cell (:func:`_refine`).
+    """
     samples, n = values.shape
     level = np.broadcast_to(np.asarray(level, dtype=float), (samples,))
     above = values >= level[:, None].astype(values.dtype)
@@ -104,8 +108,9 @@ def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndar
     itself cancels), solved by Newton's method from the secant's root: the cubic is all but
     straight inside one cell, so the secant starts close and each step squares the error; the
     steps stop early (at most ``steps``) once every root has moved less than 1e-12 of a cell. Where
-    the interpolant does not rise all through the cell, Newton cannot be trusted, and bisection,
-    which keeps the bracket, solves it instead (rare: a curve that flattens within one step).
+    the interpolant does not rise all through the cell, Newton cannot be trusted, and where it is
+    nearly flat in part of the cell, Newton may still be creeping back from an end after ``steps``:
+    bisection, which keeps the bracket, solves both instead (a few cells in a hundred thousand).
     """
     n = values.shape[1]
     at = np.clip(lo[:, None] + np.arange(-1, 3), 0, n - 1)  # grid points lo − 1 … lo + 2
@@ -118,8 +123,9 @@ def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndar
     target = logit(np.clip(level, _EPS, 1 - _EPS))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.clip(np.nan_to_num((target - g0) / (g1 - g0), nan=0.5), 0.0, 1.0)
-        live = slice(None)  # all roots, then only those still moving (a few in a thousand after two steps)
+        live: slice | np.ndarray = slice(None)  # all roots, then those still moving (a few in a thousand)
         coeffs = g0, m0, c2, c3, target
+        slow = np.zeros(t.size, dtype=bool)  # roots still moving after the last step
         for step in range(steps):
             a0, b1, b2, b3, aim = coeffs
             u = t[live]
@@ -129,12 +135,14 @@ def _refine(values: np.ndarray, rows: np.ndarray, lo: np.ndarray, level: np.ndar
             moving = np.abs(move) > 1e-12
             if not moving.any():
                 break
-            if step >= 1:  # shrinking the set costs a gather per coefficient: worth it once few move
+            if step == steps - 1:
+                slow[live] = moving
+            elif step >= 1:  # shrinking the set costs a gather per coefficient: worth it once few move
                 live = np.flatnonzero(moving) if isinstance(live, slice) else live[moving]
                 coeffs = tuple(c[moving] for c in coeffs)
         # H'(t) = m0 + 2·c2·t + 3·c3·t² is m1 at t = 1; its minimum inside (0, 1), if any, at −c2/(3·c3)
         dips = (c3 > 0) & (c2 < 0) & (-c2 < 3 * c3) & (m0 - c2 * c2 / (3 * c3) <= 0)
-    bent = (m0 <= 0) | (m1 <= 0) | dips
+    bent = (m0 <= 0) | (m1 <= 0) | dips | slow
     if bent.any():
         t[bent] = _bisect(g0[bent], g1[bent], m0[bent], c2[bent], c3[bent], target[bent], 24)
     return t
@@ -156,7 +164,8 @@ def _bisect(g0, g1, m0, c2, c3, target, steps: int) -> np.ndarray:
 
 
 def sharpness(log_x: np.ndarray, values: np.ndarray, steps: int = 32) -> np.ndarray:
-    """Decades between 10% and 90% of each curve's rise over the range (nan if it does not rise)."""
+    """Decades between 10% and 90% of each curve's rise over the range (nan if it does not rise);
+    ``steps`` as for :func:`first_crossing`."""
     start, end = values[:, 0].astype(float), values[:, -1].astype(float)
     rise = end - start
     low = first_crossing(log_x, values, start + 0.1 * rise, steps).log_x
@@ -495,8 +504,12 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
     step = min(chunk, max(MIN_SLICE, CACHE_FLOATS // cells, deep))
     slices = [(s0, min(plan.samples, c0 + chunk, s0 + step)) for c0 in range(0, plan.samples, chunk)
               for s0 in range(c0, min(plan.samples, c0 + chunk), step)]
+    # slices in flight share the memory budget a chunk stands for, so threads never multiply it
+    workers = min(_cores(), len(slices), max(1, chunk // step))
+    if threading.current_thread() is not threading.main_thread():
+        workers = 1  # a caller's thread (serve's watcher) must be able to end with its process
     try:
-        with _Pool(min(_cores(), len(slices))) as pool:
+        with _Pool(workers) as pool:
             for s0, s1 in pool.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
                                     for s0, s1 in slices], slices):
                 if progress:
@@ -507,26 +520,36 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
 
 
 def _cores() -> int:
-    """Threads for Monte Carlo slices: ``CAPGRAPH_THREADS`` when it is a whole number ≥ 1, else
-    the cores this process may run on (its affinity, not the machine's count)."""
+    """Threads for Monte Carlo slices: ``CAPGRAPH_THREADS`` when it is a whole number ≥ 1 (other
+    values are ignored, as a bad limit is), else the cores this process may run on: its affinity,
+    and no more than a container's CPU quota (cgroup v2 ``cpu.max``)."""
     raw = os.environ.get("CAPGRAPH_THREADS", "").strip()
-    if raw.isdigit() and int(raw) >= 1:
+    if raw.isascii() and raw.isdigit() and int(raw) >= 1:
         return int(raw)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to honour
+    return cores
 
 
 class _Pool:
     """Runs independent slices of samples on several cores: numpy releases the GIL inside each
     array operation, and a slice's operations are long (cache-sized arrays), so threads overlap
     well. Each slice writes its own columns of the results, so the answer is the same, bit for
-    bit, whatever the order in which they finish. A Ctrl-C stops the slices not yet started;
-    those running finish theirs (a fraction of a second).
+    bit, whatever the order in which they finish. Only one slice a worker is queued ahead of the
+    one being waited for, so a Ctrl-C (or the interpreter's exit) waits for the slices running,
+    not for the whole pass.
     """
 
     def __init__(self, workers: int) -> None:
+        self.workers = workers
         self.executor = ThreadPoolExecutor(workers) if workers > 1 else None
 
     def __enter__(self) -> _Pool:
@@ -543,9 +566,12 @@ class _Pool:
                 call()
                 yield tag
             return
-        futures = [self.executor.submit(call) for call in calls]
-        for future, tag in zip(futures, tags, strict=True):
-            future.result()  # re-raises a slice's exception here
+        ahead = 2 * self.workers  # one running and one queued a worker
+        pending = deque(self.executor.submit(call) for call in calls[:ahead])
+        for i, tag in enumerate(tags):
+            pending.popleft().result()  # re-raises a slice's exception here
+            if i + ahead < len(calls):
+                pending.append(self.executor.submit(calls[i + ahead]))
             yield tag
 
 
@@ -563,7 +589,7 @@ def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: in
         batch = nodes[n0:n0 + per_batch]
         rows = values[batch].reshape(len(batch) * width, -1)
         level = np.repeat(plan.thresholds[batch], width)
-        # Newton from the secant, at most 8 steps (most converge in 2 or 3): the exact root of the cubic
+        # Newton from the secant, at most 8 steps (most converge in 2 or 3), bisection for the rest
         found = first_crossing(log_x, rows, level, steps=8).log_x
         cells = (slice(n0, n0 + len(batch)), slice(s0, s1))
         out[cells] = found.reshape(len(batch), width)

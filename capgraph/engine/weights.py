@@ -35,7 +35,8 @@ class Edges:
 class Slots:
     """``W @ x`` over the edges (row, col, weight) of a parents × children matrix.
 
-    Each row's edges are summed in column order. Slot ``d`` holds every row's ``d``-th edge; the
+    Each row's edges are summed in column order (a row of more than MAX_SLOTS children adds the
+    sum of the rest, by ``reduceat``, last). Slot ``d`` holds every row's ``d``-th edge; the
     rows that have one form a prefix when rows come in order of falling degree (the engine orders
     a block's parents so), and the step is then a slice rather than a scatter.
 
