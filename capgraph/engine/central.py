@@ -15,7 +15,6 @@ taken from the draws that happen to cross.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -71,10 +70,8 @@ def central_predictions(plan: Plan, point: list[Prediction], log_x: np.ndarray, 
     neck = _median_bottlenecks(plan, log_x, nodes, median)
     by_name = {p.name: p for p in point}
     flat = units.points(np.nan_to_num(qs, nan=lo).ravel(), axis)
-    values = {k: np.median(extras[k].astype(float), axis=1).tolist() for k in ("start", "end", "top")}
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a node that never rises: all nan
-        sharp = np.nanmedian(extras["sharp"], axis=1).tolist()
+    values = {k: row_medians(extras[k]).tolist() for k in ("start", "end", "top")}
+    sharp = row_medians(extras["sharp"], skip_nan=True).tolist()  # nan: a draw that does not rise
     out = []
     for i, node in enumerate(nodes.tolist()):
         name = plan.names[node]
@@ -100,6 +97,24 @@ def central_predictions(plan: Plan, point: list[Prediction], log_x: np.ndarray, 
             why_missing=why or None,
         ))
     return sorted(out, key=sort_key)
+
+
+def row_medians(x: np.ndarray, skip_nan: bool = False) -> np.ndarray:
+    """Each row's median in float64, as ``np.median`` (or ``np.nanmedian`` with ``skip_nan``) gives
+    it, from one sort of the rows: the two middle values of a float32 row are averaged in float64.
+    ``np.nanmedian`` goes row by row in Python and a float64 copy doubles the memory (a third of
+    the Monte Carlo summary's time). A row that is all nan, or holds a nan without ``skip_nan``, is nan.
+
+    >>> row_medians(np.array([[3.0, 1.0, 2.0, 10.0], [np.nan, 1.0, 2.0, 3.0]]), skip_nan=True).tolist()
+    [2.5, 2.0]
+    """
+    ordered = np.sort(x, axis=1)  # nan sorts last
+    count = (~np.isnan(ordered)).sum(axis=1) if skip_nan else np.full(len(x), x.shape[1])
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0)[:, None] // 2, axis=1)[:, 0]
+    high = np.take_along_axis(ordered, np.maximum(count, 1)[:, None] // 2, axis=1)[:, 0]
+    out = (low.astype(float) + high) / 2
+    out[(count == 0) | (np.isnan(ordered[:, -1]) if not skip_nan else False)] = np.nan
+    return out
 
 
 def _median_bottlenecks(plan: Plan, log_x: np.ndarray, nodes: np.ndarray,
