@@ -11,6 +11,10 @@ repository root:
 
     python bench/fit_large.py --runs 3
     python bench/fit_large.py --runs 3 --base ../main-copy --bootstrap 20   # main refits every row
+    python bench/fit_large.py --runs 3 --backtest    # capgraph backtest --cutoff 1e10 instead of fit
+
+With ``--backtest`` each case is ``capgraph backtest TABLE --x flops --y score --cutoff 1e10`` (half
+the rows on each side; no cache, so no cache hit).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "capgraph-fit-bench")
     parser.add_argument("--base", type=Path, help="another checkout to time beside this one")
     parser.add_argument("--bootstrap", type=int, default=1000, help="refits (default 1000)")
+    parser.add_argument("--backtest", action="store_true", help="time backtest --cutoff 1e10, not fit")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     tables = write_tables(args.dir)
@@ -81,7 +86,11 @@ def main() -> None:
                 env = {**os.environ, "CAPGRAPH_CACHE_DIR": str(cache), "PYTHONPATH": str(where)}
                 command = [sys.executable, "-m", "capgraph", "fit", str(path), "--x", "flops",
                            "--y", "score", "--bootstrap", str(args.bootstrap)]
-                for case in ("fit", "cache hit"):
+                cases = ("fit", "cache hit")
+                if args.backtest:
+                    command[3:4], cases = ["backtest"], ("backtest",)
+                    command += ["--cutoff", "1e10"]
+                for case in cases:
                     times.setdefault((f"{table}, {case}", tree), []).append(run_once(command, env, args.dir))
     print("| case | tree | median wall | median CPU | peak memory | runs |\n|---|---|---|---|---|---|")
     for (case, tree), runs in times.items():

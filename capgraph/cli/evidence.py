@@ -281,16 +281,19 @@ def _backtest_table(data, x, y, cut, opts, conditions, threshold, capability, fa
     from capgraph.core.units import human
     from capgraph.evidence.backtest import backtest_forecast_table, backtest_table
     from capgraph.evidence.data import read_table
-    from capgraph.outputs.forecasting import baseline_line, params_text
+    from capgraph.outputs.forecasting import baseline_line, large_backtest_line, params_text
+    from capgraph.outputs.terminal import progress_reporter
 
     if capability or family:
         result = _data_call(data, lambda: backtest_forecast_table(
             read_table(data), x, y, cut, opts, capability_cols=capability, family_column=family,
             where=conditions, threshold=threshold, n_bootstrap=bootstrap, seed=seed))
     else:
-        result = _data_call(data, lambda: backtest_table(
-            read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
-            n_bootstrap=bootstrap, seed=seed))
+        # a bar on stderr, on a terminal only, once the refits take over a second: silent in pipes and --json
+        with progress_reporter(err, 0 if as_json else bootstrap, label="bootstrap") as progress:
+            result = _data_call(data, lambda: backtest_table(
+                read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
+                n_bootstrap=bootstrap, seed=seed, progress=progress))
     if as_json:
         emit_json(result.to_json())
         return
@@ -310,6 +313,8 @@ def _backtest_table(data, x, y, cut, opts, conditions, threshold, capability, fa
                     else human(result.crossing_observed))
         say(f"crossing {threshold:g}: predicted {predicted}, observed {observed}"
              + (f", off by {err_dec:+.2f} decades" if err_dec is not None else ""))
+    if result.large_table is not None:
+        say(large_backtest_line(result))
 
 
 def _backtest_map(path, data, x, cut, conditions, bootstrap, seed, as_json) -> None:

@@ -11,7 +11,7 @@ offsets (:mod:`capgraph.evidence.forecast`), beside the compute-only baseline on
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 from capgraph.core.errors import MapError, Problem
 from capgraph.core.records import RecordsMixin, flatten
 from capgraph.evidence import bands
+from capgraph.evidence.bigbands import band_rows, counted_band
 from capgraph.evidence.capability import CapabilityError
 from capgraph.evidence.data import Table
 from capgraph.evidence.expr import derive
@@ -27,12 +28,13 @@ from capgraph.evidence.fit import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_OPTIONS,
     DEFAULT_SEED,
+    LARGE_TABLE,
     Fit,
     FitOptions,
     bootstrap,
     fit_curve,
+    held_out_scatter,
     min_rows,
-    refit,
 )
 from capgraph.evidence.forecast import Rows, capability_columns, fit_forecast, read_rows
 
@@ -55,6 +57,11 @@ class Backtest(RecordsMixin):
     crossing_observed: float | None
     axis: str = "compute"
     baseline: dict[str, float] | None = None  # the compute-only fit on the same rows: mae, coverage
+    #: How a table of more than :data:`~capgraph.evidence.fit.LARGE_TABLE` rows was back-tested
+    #: (None for a smaller one): ``{"rows", "bootstrap_rows", "scatter_rows", "band_rows",
+    #: "band_scales"}``; the band and coverage rest on ``band_rows`` held-out rows at ``band_scales``
+    #: distinct scales (all the held-out rows, or an even subsample of them).
+    large_table: dict[str, int] | None = None
 
     @property
     def crossing_error_decades(self) -> float | None:
@@ -73,6 +80,7 @@ class Backtest(RecordsMixin):
             "crossing_observed": self.crossing_observed,
             "crossing_error_decades": self.crossing_error_decades,
             **({"axis": self.axis, "baseline": dict(self.baseline)} if self.baseline is not None else {}),
+            **({"large_table": dict(self.large_table)} if self.large_table is not None else {}),
         }
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -105,11 +113,15 @@ def split(log_x: np.ndarray, cutoff: float, opts: FitOptions) -> tuple[np.ndarra
 
 def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
              threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-             seed: int = DEFAULT_SEED) -> Backtest:
+             seed: int = DEFAULT_SEED, progress: Callable[[int], None] | None = None) -> Backtest:
     """Fit on ``x <= cutoff``, test on ``x > cutoff`` (``x`` positive scales, ``y`` scores).
 
     Raises :class:`ValueError` when either side has too few rows, and
-    :class:`~capgraph.fit.FitError` when the training fit fails.
+    :class:`~capgraph.fit.FitError` when the training fit fails. ``progress(1)`` after each
+    bootstrap refit. A table of more than :data:`~capgraph.evidence.fit.LARGE_TABLE` rows is fitted,
+    bootstrapped and scattered as ``capgraph fit`` does it (:mod:`capgraph.evidence.bigtable`), and its
+    band is computed once per distinct held-out scale (:mod:`capgraph.evidence.bigbands`); the error
+    is over every held-out row.
 
     >>> from capgraph.kernels.curves import logistic
     >>> x = 10.0 ** np.arange(7, 12)
@@ -125,23 +137,36 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
     fit = fit_curve(lx[train], y[train], opts)
     lx_test, y_test = lx[test], y[test]
     mae = float(np.mean(np.abs(fit(lx_test) - y_test)))
+    large = x.size > LARGE_TABLE
+    scored = band_rows(lx_test) if large else None
+    at = scored.scales if large else lx_test  # a band depends on the scale alone
+    boot = None
     if n_bootstrap > 0:
-        boot = bootstrap(lx[train], y[train], fit, opts, n_bootstrap, seed)
-        values = np.array([Fit(opts.curve, s, (), 0.0, 0)(lx_test) for s in boot.samples])
+        boot = bootstrap(lx[train], y[train], fit, opts, n_bootstrap, seed, progress=progress)
+        values = np.array([Fit(opts.curve, s, (), 0.0, 0)(at) for s in boot.samples])
     else:  # the point curve alone, widened by the scatter
-        values = fit(lx_test)[None, :]
-    scatter = bands.held_out_residuals(
-        lx[train], y[train], lambda m: refit(lx[train][m], y[train][m], opts, fit), opts.floor)
-    lo, hi = bands.predictive_band(values, scatter)
-    inside = bands.inside(y_test, lo, hi, _BAND_SLACK)
+        values = fit(at)[None, :]
+    scatter = held_out_scatter(lx[train], y[train], fit, opts)
+    if large:
+        lo, hi = counted_band(values, scatter)
+        inside = bands.inside(y_test[scored.rows], lo[scored.inverse], hi[scored.inverse], _BAND_SLACK)
+    else:
+        lo, hi = bands.predictive_band(values, scatter)
+        inside = bands.inside(y_test, lo, hi, _BAND_SLACK)
     predicted = observed = None
     if threshold is not None:
         log_cross = fit.crossing(threshold)
         predicted = None if log_cross is None else float(10.0 ** log_cross)
         reached = x[test][y_test >= threshold]
         observed = float(reached.min()) if reached.size else None
-    return Backtest(float(cutoff), fit, int(train.sum()), int(test.sum()), mae, float(inside.mean()),
-                    threshold, predicted, observed)
+    n_train = int(train.sum())
+    how = None if not large else {
+        "rows": int(x.size),
+        "bootstrap_rows": (boot.resample or n_train) if boot is not None else 0,
+        "scatter_rows": scatter.n + scatter.n_failed, "band_rows": int(scored.rows.size),
+        "band_scales": int(scored.scales.size)}
+    return Backtest(float(cutoff), fit, n_train, int(test.sum()), mae, float(inside.mean()),
+                    threshold, predicted, observed, large_table=how)
 
 
 def backtest_rows(rows: Rows, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
@@ -181,7 +206,8 @@ def backtest_rows(rows: Rows, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS,
 
 def backtest_table(table: Table, x: str, y: str, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
                    where: Mapping[str, Any] | None = None, threshold: float | None = None,
-                   n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> Backtest:
+                   n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+                   progress: Callable[[int], None] | None = None) -> Backtest:
     """:func:`backtest` on the usable rows of a table; data problems raise :class:`MapError`."""
     rows, x = derive(table.where(where or {}), x)  # columns or expressions of columns
     rows, y = derive(rows, y)
@@ -189,7 +215,7 @@ def backtest_table(table: Table, x: str, y: str, cutoff: float, opts: FitOptions
     cols.require_fraction(y)
     try:
         return backtest(cols[x], cols[y], cutoff, opts, threshold=threshold, n_bootstrap=n_bootstrap,
-                        seed=seed)
+                        seed=seed, progress=progress)
     except ValueError as exc:
         if type(exc) is not ValueError:  # FitError: let the caller say the fit failed
             raise

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from scipy.optimize import least_squares
 
 from capgraph.core.defaults import DEFAULT_BOOTSTRAP, DEFAULT_CURVE, DEFAULT_SEED
 from capgraph.core.records import to_frame
-from capgraph.evidence.bands import held_out_residuals
+from capgraph.evidence.bands import Scatter, held_out_residuals
 from capgraph.evidence.bigtable import Counted, per_scale, spread_sample
 from capgraph.kernels.curves import FAMILIES
 
@@ -550,16 +550,21 @@ def fit_with_intervals(log_x: np.ndarray, y: np.ndarray, opts: FitOptions = DEFA
 
 
 def _scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> dict[str, Any]:
-    """Held-out residuals around the curve; on a large table, of :data:`RESAMPLE_ROWS` rows spread
-    over its scales (refits on them are fast, and their residuals' quantiles already precise)."""
+    return held_out_scatter(log_x, y, fit, opts).to_json()
+
+
+def held_out_scatter(log_x: np.ndarray, y: np.ndarray, fit: Fit, opts: FitOptions) -> Scatter:
+    """Held-out residuals around the curve (refits from ``fit``); on a large table, of
+    :data:`RESAMPLE_ROWS` rows spread over its scales (refits on them are fast, and their residuals'
+    quantiles already precise), the method saying so."""
     log_x, y = np.asarray(log_x, dtype=float), np.asarray(y, dtype=float)
     rows = log_x.size
     if rows > LARGE_TABLE:
         pick = spread_sample(log_x, RESAMPLE_ROWS)
         log_x, y = log_x[pick], y[pick]
-    out = held_out_residuals(log_x, y, lambda m: refit(log_x[m], y[m], opts, fit), opts.floor).to_json()
+    out = held_out_residuals(log_x, y, lambda m: refit(log_x[m], y[m], opts, fit), opts.floor)
     if rows > log_x.size:
-        out["method"] += f" on {log_x.size} of {rows} rows"
+        out = replace(out, method=f"{out.method} on {log_x.size} of {rows} rows")
     return out
 
 

@@ -99,6 +99,24 @@ def baseline_line(result) -> str:
             f"{result.coverage:.0%})")
 
 
+def large_backtest_line(result) -> str:
+    """How a back-test of a large table was computed (``Backtest.large_table``), as a comment line."""
+    large = result.large_table
+    rows, train = large["rows"], result.n_train
+    parts = [f"large table: {rows} rows, fitted through the mean score at each training scale"]
+    if 0 < large["bootstrap_rows"] < train:
+        parts.append(f"each bootstrap refit on {large['bootstrap_rows']} rows drawn from the {train}, "
+                     f"its spread scaled by sqrt({large['bootstrap_rows']}/{train})")
+    if large["scatter_rows"] < train:
+        parts.append(f"scatter from {large['scatter_rows']} training rows spread over the scales")
+    if large["band_rows"] < result.n_test:
+        parts.append(f"band and coverage on {large['band_rows']} of the {result.n_test} held-out rows, "
+                     "spread evenly over their scales")
+    else:
+        parts.append(f"band at each of the {large['band_scales']} held-out scales")
+    return "# " + "; ".join(parts)
+
+
 def map_backtest_lines(result) -> list[str]:
     """A table of nodes: the map's error and coverage beside the direct fit's."""
     lines = [f"refitted below the cutoff: {', '.join(result.refitted)}"]
