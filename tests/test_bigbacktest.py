@@ -16,6 +16,7 @@ from capgraph.evidence.backtest import backtest
 from capgraph.evidence.bigbands import BAND_POINTS, band_rows, counted_band
 from capgraph.evidence.fit import Fit, FitOptions, held_out_scatter
 from capgraph.kernels import curves
+from capgraph.outputs.forecasting import large_backtest_line
 from tests.conftest import invoke
 
 MID, SLOPE = 10.0, 1.5  # log10 midpoint, logits per decade
@@ -119,3 +120,12 @@ def test_cli_backtest_of_a_large_table(tmp_path):
     assert f"tested on {got['n_test']} rows above" in text
     assert "# large table: 200000 rows, fitted through the mean score at each training scale" in text
     assert "band at each of the 20 held-out scales" in text
+
+
+def test_a_large_table_cut_low_fits_its_training_rows_one_by_one():
+    lx, y = per_scale_table(20_000, 40)
+    result = backtest(10**lx, y, 10**8.5, n_bootstrap=20)
+    assert result.n_train == 2_500 and result.large_table == {  # five scales of 500 rows
+        "rows": 20_000, "bootstrap_rows": 2_500, "scatter_rows": 2_500, "band_rows": 17_500,
+        "band_scales": 35}
+    assert large_backtest_line(result) == "# large table: 20000 rows; band at each of the 35 held-out scales"

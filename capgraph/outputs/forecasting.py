@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from capgraph.core.units import human
+from capgraph.evidence.fit import LARGE_TABLE
 from capgraph.evidence.forecast import Forecast, Rows, intervals
 from capgraph.kernels.scale import FixedRatio
 
@@ -103,7 +104,8 @@ def large_backtest_line(result) -> str:
     """How a back-test of a large table was computed (``Backtest.large_table``), as a comment line."""
     large = result.large_table
     rows, train = large["rows"], result.n_train
-    parts = [f"large table: {rows} rows, fitted through the mean score at each training scale"]
+    parts = [f"large table: {rows} rows"
+             + (", fitted through the mean score at each training scale" if train > LARGE_TABLE else "")]
     if 0 < large["bootstrap_rows"] < train:
         parts.append(f"each bootstrap refit on {large['bootstrap_rows']} rows drawn from the {train}, "
                      f"its spread scaled by sqrt({large['bootstrap_rows']}/{train})")
