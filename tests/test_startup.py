@@ -21,7 +21,8 @@ try:
 except SystemExit:
     pass
 heavy = sorted(m for m in ("numpy", "scipy", "matplotlib", "pygraphviz", "pydantic", "networkx",
-                           "capgraph.engine.plan", "capgraph.format.schema", "rich.progress")
+                           "capgraph.engine.plan", "capgraph.format.schema", "rich.progress",
+                           "numpy.random", "numpy.ma")
                if m in sys.modules)
 print("heavy:" + ",".join(heavy), file=sys.stderr)
 """
@@ -44,6 +45,7 @@ def test_a_small_predict_needs_neither_scipy_nor_the_pictures():
     heavy = imported("predict", "graphs/ten_step_reasoning.yaml")
     assert "scipy" not in heavy and "matplotlib" not in heavy and "pygraphviz" not in heavy
     assert "rich.progress" not in heavy  # only a slow run on a terminal shows a bar
+    assert "numpy.random" not in heavy and "numpy.ma" not in heavy  # a point map draws nothing
     assert {"numpy", "pydantic", "capgraph.engine.plan"} <= set(heavy)
 
 

@@ -24,6 +24,9 @@ import threading
 
 def main() -> None:
     """Load the app, then run it (see :func:`capgraph.cli.app.main` for the exit statuses)."""
+    # OpenBLAS starts a thread per core as numpy loads, a tenth of a small command's start-up; the
+    # matrices capgraph multiplies are tiny (fits of a few parameters), so one thread is faster
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         # imported here, not at the top: this is the import that a Ctrl-C must be able to interrupt
         from capgraph.cli import common

@@ -216,7 +216,8 @@ def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
             raise UnknownKind(f"no engine path for batch {family.batch!r} of curve family {kind!r}")
     skills = [n for members in by_kind.values() for n in members]
     z = _latent(spec, skills, samples, seed)
-    rng = np.random.default_rng([seed, 1])  # independent stream for the non-location parameters
+    # independent stream for the non-location parameters (a point plan draws none: no numpy.random import)
+    rng = np.random.default_rng([seed, 1]) if samples > 1 else None
     row = 0
     for kind, members in _blocks(by_kind):
         family = FAMILIES[kind]
@@ -225,7 +226,7 @@ def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
         zk = z[row:row + len(members)]
         row += len(members)
         n_eps = len(family.drawn)
-        eps = rng.standard_normal((n_eps, len(members), samples)) if samples > 1 else np.zeros((n_eps, 1, 1))
+        eps = rng.standard_normal((n_eps, len(members), samples)) if rng else np.zeros((n_eps, 1, 1))
         location = family.param(family.location)
         params = {location.arg: _draw_scale(columns[location.name], zk, samples)}
         draw = lambda values, e, low, high: _draw(values, e, low, high, samples)  # noqa: E731

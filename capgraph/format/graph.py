@@ -76,7 +76,8 @@ def levels_from_children(children: dict[str, Iterable[str]]) -> dict[str, int]:
         edges = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         parents = parent[edges]
         np.subtract.at(waiting, parents, 1)
-        frontier = np.unique(parents[waiting[parents] == 0])
+        ready = np.sort(parents[waiting[parents] == 0])  # np.unique, without its import of numpy.ma
+        frontier = ready[np.concatenate(([True], ready[1:] != ready[:-1]))] if ready.size else ready
         depth += 1
     if (level < 0).any():
         raise CycleError({names[i] for i in np.flatnonzero(level < 0)})
