@@ -295,3 +295,13 @@ def test_fit_through_a_multiple_choice_lens_recovers_p(tmp_path):
     assert out["metric"] == {"multiple_choice": {"options": 4}}
     bad = runner.invoke(app, ["fit", str(path), "--x", "params", "--y", "acc", "--lens", "pass_at:0"])
     assert bad.exit_code == 2
+
+
+def test_backtest_with_capability_reports_each_bootstrap_refit(family_csv):
+    from capgraph.evidence.backtest import backtest_forecast_table
+    from capgraph.evidence.data import read_table
+
+    ticks = []
+    b = backtest_forecast_table(read_table(family_csv), "flops", "score", 3e11, capability_cols=("b1", "b2"),
+                                n_bootstrap=15, progress=ticks.append)
+    assert b.baseline is not None and ticks == [1] * 30  # the forecast's refits, then the baseline's

@@ -284,13 +284,15 @@ def _backtest_table(data, x, y, cut, opts, conditions, threshold, capability, fa
     from capgraph.outputs.forecasting import baseline_line, large_backtest_line, params_text
     from capgraph.outputs.terminal import progress_reporter
 
-    if capability or family:
-        result = _data_call(data, lambda: backtest_forecast_table(
-            read_table(data), x, y, cut, opts, capability_cols=capability, family_column=family,
-            where=conditions, threshold=threshold, n_bootstrap=bootstrap, seed=seed))
-    else:
-        # a bar on stderr, on a terminal only, once the refits take over a second: silent in pipes and --json
-        with progress_reporter(err, 0 if as_json else bootstrap, label="bootstrap") as progress:
+    # a bar on stderr, on a terminal only, once the refits take over a second: silent in pipes and --json
+    refits = bootstrap * (2 if capability or family else 1)  # with a compute-only baseline beside it
+    with progress_reporter(err, 0 if as_json else refits, label="bootstrap") as progress:
+        if capability or family:
+            result = _data_call(data, lambda: backtest_forecast_table(
+                read_table(data), x, y, cut, opts, capability_cols=capability, family_column=family,
+                where=conditions, threshold=threshold, n_bootstrap=bootstrap, seed=seed,
+                progress=progress))
+        else:
             result = _data_call(data, lambda: backtest_table(
                 read_table(data), x, y, cut, opts, where=conditions, threshold=threshold,
                 n_bootstrap=bootstrap, seed=seed, progress=progress))

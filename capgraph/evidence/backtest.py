@@ -172,19 +172,21 @@ def backtest(x: np.ndarray, y: np.ndarray, cutoff: float, opts: FitOptions = DEF
 def backtest_rows(rows: Rows, cutoff: float, opts: FitOptions = DEFAULT_OPTIONS, *,
                   use_capability: bool = False, use_family: bool = False,
                   threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                  seed: int = DEFAULT_SEED, strict: bool = True) -> Backtest:
+                  seed: int = DEFAULT_SEED, strict: bool = True,
+                  progress: Callable[[int], None] | None = None) -> Backtest:
     """Back-test a forecast on :class:`Rows` (capability axis, family offsets, or compute alone).
 
     With the capability axis or family offsets, ``baseline`` holds the compute-only fit's error and
     coverage on the same rows, so the gain is plain. Crossings are read on the compute axis (for the
-    reference family on the capability axis).
+    reference family on the capability axis). ``progress(1)`` after each bootstrap refit (of both
+    fits, when there is a baseline).
     """
     train_mask, test_mask = split(rows.log_x, cutoff, opts)
     train, test = rows.take(train_mask), rows.take(test_mask)
 
     def score(capability: bool, family: bool):
         f = fit_forecast(train, opts, use_capability=capability, use_family=family,
-                         n_bootstrap=n_bootstrap, seed=seed, strict=strict)
+                         n_bootstrap=n_bootstrap, seed=seed, strict=strict, progress=progress)
         lo, hi = f.band(test)
         return f, float(np.mean(np.abs(f.predict(test) - test.y))), float(bands.inside(test.y, lo, hi).mean())
 
@@ -226,14 +228,15 @@ def backtest_forecast_table(table: Table, x: str, y: str, cutoff: float,
                             opts: FitOptions = DEFAULT_OPTIONS, *, capability_cols=(),
                             family_column: str | None = None, where: Mapping[str, Any] | None = None,
                             threshold: float | None = None, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                            seed: int = DEFAULT_SEED, strict: bool = True) -> Backtest:
+                            seed: int = DEFAULT_SEED, strict: bool = True,
+                            progress: Callable[[int], None] | None = None) -> Backtest:
     """:func:`backtest_rows` on a table (capability columns without ``y`` itself)."""
     cols = capability_columns(capability_cols, y)
     rows = read_rows(table, x, y, capability_columns=cols, family_column=family_column, where=where)
     try:
         return backtest_rows(rows, cutoff, opts, use_capability=bool(cols),
                              use_family=family_column is not None and not cols, threshold=threshold,
-                             n_bootstrap=n_bootstrap, seed=seed, strict=strict)
+                             n_bootstrap=n_bootstrap, seed=seed, strict=strict, progress=progress)
     except CapabilityError as exc:
         raise MapError([Problem(table.path, 1, 1, str(exc))]) from None
     except ValueError as exc:

@@ -14,7 +14,7 @@ left out when a family column is given) so that :meth:`Forecast.band` is a 90% b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -168,8 +168,11 @@ class Forecast:
 
 def fit_forecast(rows: Rows, opts: FitOptions = DEFAULT_OPTIONS, *, use_capability: bool = False,
                  use_family: bool = False, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                 seed: int = DEFAULT_SEED, strict: bool = True) -> Forecast:
-    """Fit a forecast on ``rows``; raises :class:`FitError` or :class:`capability.CapabilityError`."""
+                 seed: int = DEFAULT_SEED, strict: bool = True,
+                 progress: Callable[[int], None] | None = None) -> Forecast:
+    """Fit a forecast on ``rows``; raises :class:`FitError` or :class:`capability.CapabilityError`.
+
+    ``progress(1)`` after each bootstrap refit."""
     if len(rows) < min_rows(opts):
         raise FitError(f"only {len(rows)} usable row(s); a {opts.curve} fit needs at least "
                        f"{min_rows(opts)}")
@@ -193,7 +196,7 @@ def fit_forecast(rows: Rows, opts: FitOptions = DEFAULT_OPTIONS, *, use_capabili
         at = rows.log_x
         kind = "compute"
     point = fit_curve(at, rows.y, opts, strict=strict)
-    boot = (bootstrap(at, rows.y, point, opts, n_bootstrap, seed, strict=strict)
+    boot = (bootstrap(at, rows.y, point, opts, n_bootstrap, seed, strict=strict, progress=progress)
             if n_bootstrap > 0 else None)
 
     def held_out(mask: np.ndarray):
