@@ -40,22 +40,9 @@ def explain(
     from capgraph.outputs.explain import explanation_table, tornado
 
     if fmt and output:
-        if as_json:  # stdout carries only the JSON
-            write_quietly(output, tornado(cmap, result, fmt))
-        else:
-            _write(output, tornado(cmap, result, fmt))
+        _write(output, tornado(cmap, result, fmt), quiet=as_json)  # with --json stdout carries only the JSON
     if as_json:
         emit_json(result.to_json())
     else:
         out.print(explanation_table(cmap, result))
 
-
-def write_quietly(output: str, data: bytes) -> None:
-    """Write the whole file or nothing, saying nothing on stdout; failure is exit 1."""
-    from capgraph.core.files import write_atomic
-
-    try:
-        write_atomic(output, data)
-    except OSError as exc:
-        err.print(f"capgraph: cannot write {output}: {exc.strerror or exc}", markup=False)
-        raise typer.Exit(1) from None

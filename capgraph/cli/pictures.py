@@ -94,8 +94,9 @@ def _not_input(output: str, path: str) -> None:
                                  param_hint="-o")
 
 
-def _write(output: str, data: bytes) -> None:
-    """Write the whole file or nothing; a file that cannot be written is an input error (exit 1)."""
+def _write(output: str, data: bytes, quiet: bool = False) -> None:
+    """Write the whole file or nothing; a file that cannot be written is an input error (exit 1).
+    ``quiet`` says nothing on stdout (when it carries JSON)."""
     from capgraph.core.files import write_atomic
 
     try:
@@ -103,7 +104,8 @@ def _write(output: str, data: bytes) -> None:
     except OSError as exc:
         err.print(f"capgraph: cannot write {output}: {exc.strerror or exc}", markup=False)
         raise typer.Exit(1) from None
-    out.print(f"wrote {output}", markup=False)
+    if not quiet:
+        out.print(f"wrote {output}", markup=False)
 
 
 def _need_graphviz() -> None:
