@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -83,40 +82,3 @@ def test_slots_give_the_edges_and_skip_unit_weights():
     assert (chain @ x).tolist() == x[[4, 0, 5]].tolist()
     with pytest.raises(ValueError, match="at least one edge"):
         Slots(np.array([0]), np.array([0]), np.ones(1), (2, 2))
-
-
-def test_monte_carlo_is_the_same_on_any_number_of_threads(monkeypatch):
-    import capgraph
-    from capgraph.engine import predict
-
-    cmap = capgraph.loads("""
-skills:
-  a: {curve: {logistic: {midpoint: 1e9 to 1e11, slope: 1 to 2}}}
-  b: {curve: {power_law: {scale: 1e8 to 1e10, exponent: 0.2 to 0.4}}}
-capabilities:
-  both: {requires: [a, b], threshold: 0.3}
-  either: {requires: [a, b], combine: any, metric: {exact_match: {length: 4}}}
-""")
-    pools = []
-    init = predict._Pool.__init__
-    monkeypatch.setattr(predict._Pool, "__init__", lambda self, n: pools.append(n) or init(self, n))
-    monkeypatch.setattr(predict, "CACHE_FLOATS", 4096)  # many small slices, so threads share them
-    answers = []
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("CAPGRAPH_THREADS", threads)
-        answers.append(cmap.draws(samples=999, seed=4).crossings("both").tolist())
-    assert pools == [1, 2, 3]
-    assert answers[0] == answers[1] == answers[2]
-
-    monkeypatch.setenv("CAPGRAPH_THREADS", "²")  # not a number a thread count can be: the cores
-    assert predict._cores() >= 1
-    pools.clear()
-    done = []
-    worker = threading.Thread(target=lambda: done.append(cmap.draws(samples=999, seed=4).crossings("both")))
-    worker.start()
-    worker.join()
-    assert pools == [1] and done[0].tolist() == answers[0]  # off the main thread: no pool to outlive it
-    pools.clear()
-    monkeypatch.setenv("CAPGRAPH_THREADS", "4")
-    predict.crossing_samples(cmap.sampled_plan(999, 4), predict.grid(*cmap.log_range, 16), chunk=40)
-    assert pools == [1]  # slices in flight stay within the memory a chunk stands for

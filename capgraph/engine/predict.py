@@ -10,18 +10,15 @@ against closed forms and against brentq on the exact curves.
 from __future__ import annotations
 
 import math
-import os
 import threading
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from capgraph.engine import kofn
+from capgraph.engine import kofn, workers
 from capgraph.engine.plan import Plan, evaluate
 from capgraph.kernels.rules import RULES, normal_tail
 from capgraph.kernels.scale import FixedRatio, ScalePoint
@@ -46,7 +43,6 @@ BATCH_ROWS = 8192
 KINK_STEPS = 16
 KINK_BUDGET = 20_000_000
 _EPS = 1e-15
-T = TypeVar("T")
 #: Each thread's buffer for the values of a Monte Carlo slice (see :func:`_crossings_of_slice`).
 _buffers = threading.local()
 
@@ -483,98 +479,42 @@ def _normal_tail_scores(tail, rows_of_block: np.ndarray, at, h: float):
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
                      progress: Callable[[int], None] | None = None,
-                     extras: dict[str, np.ndarray] | None = None) -> np.ndarray:
+                     extras: dict[str, np.ndarray] | None = None,
+                     meanwhile: Callable[[], None] | None = None) -> np.ndarray:
     """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
 
-    Samples are evaluated in slices of at most ``chunk`` samples, one slice per thread at a time
-    (:func:`_cores`), so memory stays bounded however many are asked for; slices hold about
-    ``CACHE_FLOATS`` values, which keep a level's arrays in the processor's cache: streaming each
-    step's arrays from memory costs three times as much. ``progress(n)`` is called as each slice
-    of n samples is done, in order.
+    Samples are evaluated in slices of at most ``chunk`` samples, on every core at once
+    (:mod:`capgraph.engine.workers`: forked processes, or threads where forking is unsafe), so
+    memory stays bounded however many are asked for; slices hold about ``CACHE_FLOATS`` values,
+    which keep a level's arrays in the processor's cache: streaming each step's arrays from memory
+    costs three times as much. ``progress(n)`` is called as each slice of n samples is done.
     Given a dict ``extras``, it is filled with each draw's ``start``, ``end`` and ``top`` values and
     ``sharp`` (sharpness in decades), arrays shaped like the result, for the Monte Carlo medians.
+    ``meanwhile()``, if given, runs in this thread while the other workers start on the slices:
+    other work of the same command (the point estimate) then costs no time of its own.
     """
     nodes = thresholded(plan)
-    out = np.full((len(nodes), plan.samples), np.nan)
-    if extras is not None:
-        for key, dtype in (("start", np.float32), ("end", np.float32), ("top", np.float32), ("sharp", float)):
-            extras[key] = np.full((len(nodes), plan.samples), np.nan, dtype=dtype)  # values are float32
     cells = max(1, len(plan) * log_x.size)  # values per sample
     deep = min(LEVEL_FLOATS * len(plan.levels), SLICE_FLOATS) // cells
     step = min(chunk, max(MIN_SLICE, CACHE_FLOATS // cells, deep))
     slices = [(s0, min(plan.samples, c0 + chunk, s0 + step)) for c0 in range(0, plan.samples, chunk)
               for s0 in range(c0, min(plan.samples, c0 + chunk), step)]
-    # slices in flight share the memory budget a chunk stands for, so threads never multiply it
-    workers = min(_cores(), len(slices), max(1, chunk // step))
-    if threading.current_thread() is not threading.main_thread():
-        workers = 1  # a caller's thread (serve's watcher) must be able to end with its process
+    # slices in flight share the memory budget a chunk stands for, so workers never multiply it
+    runner = workers.pool(min(workers.cores(), len(slices), max(1, chunk // step)))
+    shape = (len(nodes), plan.samples)
+    out = runner.empty(shape, float, np.nan)
+    if extras is not None:
+        for key, dtype in (("start", np.float32), ("end", np.float32), ("top", np.float32), ("sharp", float)):
+            extras[key] = runner.empty(shape, dtype, np.nan)  # values are float32
     try:
-        with _Pool(workers) as pool:
-            for s0, s1 in pool.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
-                                    for s0, s1 in slices], slices):
+        with runner:
+            for s0, s1 in runner.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
+                                      for s0, s1 in slices], slices, meanwhile):
                 if progress:
                     progress(s1 - s0)
     finally:
         _buffers.__dict__.pop("values", None)  # this thread's buffer (workers' end with them)
     return out
-
-
-def _cores() -> int:
-    """Threads for Monte Carlo slices: ``CAPGRAPH_THREADS`` when it is a whole number ≥ 1 (other
-    values are ignored, as a bad limit is), else the cores this process may run on: its affinity,
-    and no more than a container's CPU quota (cgroup v2 ``cpu.max``)."""
-    raw = os.environ.get("CAPGRAPH_THREADS", "").strip()
-    if raw.isascii() and raw.isdigit() and int(raw) >= 1:
-        return int(raw)
-    try:
-        cores = max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as limits:
-            quota, period = limits.read().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 quota to honour
-    return cores
-
-
-class _Pool:
-    """Runs independent slices of samples on several cores: numpy releases the GIL inside each
-    array operation, and a slice's operations are long (cache-sized arrays), so threads overlap
-    in part (1.2–1.5× on two cores: the Python between operations holds the GIL). Each slice
-    writes its own columns of the results, so the answer is the same, bit for bit, whatever the
-    order in which they finish. Only one slice a worker is queued ahead of the
-    one being waited for, so a Ctrl-C (or the interpreter's exit) waits for the slices running,
-    not for the whole pass.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.executor = ThreadPoolExecutor(workers) if workers > 1 else None
-
-    def __enter__(self) -> _Pool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-    def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
-        """Run ``calls``, yielding each one's tag as it is done, in order."""
-        if self.executor is None:
-            for call, tag in zip(calls, tags, strict=True):
-                call()
-                yield tag
-            return
-        ahead = 2 * self.workers  # one running and one queued a worker
-        pending = deque(self.executor.submit(call) for call in calls[:ahead])
-        for i, tag in enumerate(tags):
-            pending.popleft().result()  # re-raises a slice's exception here
-            if i + ahead < len(calls):
-                pending.append(self.executor.submit(calls[i + ahead]))
-            yield tag
 
 
 def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: int, s1: int,

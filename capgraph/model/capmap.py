@@ -442,15 +442,21 @@ class CapabilityMap:
         by_log = None if by is None else self.log_axis(by, by_unit)
         fine = grid(lo, hi, GRID_PER_DECADE)
         limit = self.spec.scale.data_limit
-        point = point_estimates(self.plan, fine, self.grid_axis, self._reporting, limit, by_log=by_log)
+        def point_pass() -> list[Prediction]:
+            return point_estimates(self.plan, fine, self.grid_axis, self._reporting, limit, by_log=by_log)
+
         if self.monte_carlo(samples):
             plan = self.sampled_plan(samples, seed)
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
             chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
             extras: dict[str, np.ndarray] = {}
-            log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
-            point = central_predictions(self.plan, point, fine, log_cross, extras, self.grid_axis,
+            found: list[list[Prediction]] = []  # the point estimate, made while other cores sample
+            log_cross = crossing_samples(plan, log_x, chunk, progress, extras,
+                                         meanwhile=lambda: found.append(point_pass()))
+            point = central_predictions(self.plan, found[0], fine, log_cross, extras, self.grid_axis,
                                         self._reporting, limit, by_log)
+        else:
+            point = point_pass()
         if self.data_spans:
             point = self._mark_extrapolated(point)
         return point

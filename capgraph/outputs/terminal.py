@@ -142,12 +142,14 @@ def progress_reporter(console: Console, total: int, delay: float = 1.0,
             # deferred: rich.progress is a tenth of predict's start-up, and most runs never show a bar
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+            # redrawn as work advances, not by a thread of its own: a Monte Carlo pass may fork
+            # (engine/workers), which is safe only while this process has no other thread
             bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                           TimeRemainingColumn(), console=console, transient=True)
+                           TimeRemainingColumn(), console=console, transient=True, auto_refresh=False)
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task(label, total=total)
         if "bar" in state:
-            state["bar"].update(state["task"], completed=done)
+            state["bar"].update(state["task"], completed=done, refresh=True)
 
     try:
         yield advance

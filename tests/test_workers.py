@@ -1,0 +1,137 @@
+"""Monte Carlo slices on every core (engine/workers): the same answer on any number of workers,
+in forked processes or threads, and no work lost when a child fails."""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import capgraph
+from capgraph.engine import predict, workers
+
+MAP = """
+skills:
+  a: {curve: {logistic: {midpoint: 1e9 to 1e11, slope: 1 to 2}}}
+  b: {curve: {power_law: {scale: 1e8 to 1e10, exponent: 0.2 to 0.4}}}
+capabilities:
+  both: {requires: [a, b], threshold: 0.3}
+  either: {requires: [a, b], combine: any, metric: {exact_match: {length: 4}}}
+"""
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The pools the engine asks for, as (kind, workers); many small slices, so workers share them."""
+    made = []
+    choose = workers.pool
+
+    def spy(n):
+        made.append((type(chosen := choose(n)).__name__, n))
+        return chosen
+
+    monkeypatch.setattr(workers, "pool", spy)
+    monkeypatch.setattr(predict, "CACHE_FLOATS", 4096)
+    return made
+
+
+def test_the_same_draws_inline_in_processes_and_in_threads(monkeypatch, pools):
+    cmap = capgraph.loads(MAP)
+    answers = []
+    for count in ("1", "2", "3"):
+        monkeypatch.setenv("CAPGRAPH_THREADS", count)
+        answers.append(cmap.draws(samples=999, seed=4).crossings("both").tolist())
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
+    answers.append(cmap.draws(samples=999, seed=4).crossings("both").tolist())
+    expected = [("InlinePool", 1), ("ForkPool", 2), ("ForkPool", 3)] if workers.can_fork() else []
+    if expected:  # on Linux
+        assert pools == [*expected, ("ThreadPool", 3)]
+    assert answers[0] == answers[1] == answers[2] == answers[3]
+    assert not np.isnan(answers[0]).all()
+
+
+def test_predict_json_is_the_same_on_one_core_and_two(monkeypatch):
+    cmap = capgraph.loads(MAP)
+    runs = []
+    for count in ("1", "2"):
+        monkeypatch.setenv("CAPGRAPH_THREADS", count)
+        runs.append([p.to_json() for p in cmap.predict(samples=500, seed=1)])
+    assert runs[0] == runs[1]
+
+
+def test_a_pass_off_the_main_thread_or_beside_another_thread_does_not_fork(monkeypatch, pools):
+    cmap = capgraph.loads(MAP)
+    monkeypatch.setenv("CAPGRAPH_THREADS", "2")
+    done = []
+    worker = threading.Thread(target=lambda: done.append(cmap.draws(samples=999, seed=4).crossings("both")))
+    worker.start()
+    worker.join()
+    assert pools == [("InlinePool", 2)]  # off the main thread: nothing to outlive it
+    waiting = threading.Event()
+    other = threading.Thread(target=waiting.wait)
+    other.start()
+    try:
+        assert not workers.can_fork()
+        cmap.draws(samples=999, seed=4)
+    finally:
+        waiting.set()
+        other.join()
+    assert pools[-1] == ("ThreadPool", 2)
+
+
+def test_slices_in_flight_stay_within_a_chunks_memory(monkeypatch, pools):
+    cmap = capgraph.loads(MAP)
+    monkeypatch.setenv("CAPGRAPH_THREADS", "4")
+    predict.crossing_samples(cmap.sampled_plan(999, 4), predict.grid(*cmap.log_range, 16), chunk=40)
+    assert pools == [("InlinePool", 1)]
+
+
+def test_the_worker_count_comes_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.setenv("CAPGRAPH_THREADS", "3")
+    assert workers.cores() == 3
+    for bad in ("²", "0", "-2", "two", ""):  # not a count: the cores this process may use
+        monkeypatch.setenv("CAPGRAPH_THREADS", bad)
+        assert 1 <= workers.cores() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_a_failing_child_leaves_its_slices_to_the_parent():
+    parent = os.getpid()
+    runner = workers.ForkPool(2)
+    out = runner.empty((40,), float, np.nan)
+
+    def fill(i):
+        if os.getpid() != parent and i % 2:
+            raise RuntimeError("only the child fails")  # the child dies; the parent redoes the slice
+        out[i] = i * i
+
+    done = list(runner.run([lambda i=i: fill(i) for i in range(40)], list(range(40))))
+    assert sorted(done) == list(range(40))
+    assert out.tolist() == [i * i for i in range(40)]
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_an_error_in_a_slice_is_raised_in_the_parent_and_ends_the_children():
+    runner = workers.ForkPool(2)
+
+    def slice_(i):
+        if i == 7:
+            raise ValueError("slice 7 is broken")
+
+    with pytest.raises(ValueError, match="slice 7 is broken"):
+        list(runner.run([lambda i=i: slice_(i) for i in range(20)], list(range(20))))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left behind
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_more_slices_than_tickets(monkeypatch):
+    monkeypatch.setattr(workers, "MAX_TICKETS", 7)  # slices share tickets: still each run once
+    runner = workers.ForkPool(3)
+    out = runner.empty((100,), np.int64, 0)
+
+    def bump(i):
+        out[i] += i + 1
+
+    assert sorted(runner.run([lambda i=i: bump(i) for i in range(100)], list(range(100)))) == list(range(100))
+    assert out.tolist() == list(range(1, 101))
