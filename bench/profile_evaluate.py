@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 import capgraph
+from capgraph.engine import lensing
 from capgraph.engine import plan as engine
 from capgraph.engine.predict import CACHE_FLOATS, GRID_PER_DECADE, MC_GRID_PER_DECADE, MIN_SLICE, grid
 from capgraph.kernels.curves import FAMILIES
-from capgraph.kernels.lenses import LENSES
 
 
 def clocked(plan, log_x, rows, dtype, out, times, counts):
@@ -66,11 +66,9 @@ def clocked(plan, log_x, rows, dtype, out, times, counts):
                 counts[block.rule] += len(block.nodes) * per_node
             for lens in level.lenses:
                 t = clock()
-                nodes, param = lens.nodes, lens.param.astype(dtype)
-                kind = LENSES[lens.kind]
-                values[nodes] = kind.kernel(values[nodes], **{kind.param: param})
+                lensing.apply(lens.kind, values, lens.nodes, lens.param[:, 0, 0])
                 times["lens " + lens.kind] += clock() - t
-                counts["lens " + lens.kind] += len(nodes) * per_node
+                counts["lens " + lens.kind] += len(lens.nodes) * per_node
     return values
 
 

@@ -8,15 +8,29 @@ form when all their children have the same values, else the refined normal appro
 holds one value per trial, so "750 of 1,000" or "15,000 of 20,000" costs what its distinct children
 cost, and evaluation works through the values in column slices so temporaries stay under
 ``KOFN_FLOATS``.
+
+A float32 (Monte Carlo) pass takes an exact block's parents another way (:attr:`KOfNBlock.shapes`):
+grouped by k, each parent's trials one by one, only the states that can still decide updated
+(:func:`~capgraph.kernels.rules.k_of_n_window`), and plain products for k = n and k = 1. That is
+about three times cheaper than the programme over padded size buckets, and agrees with it to
+float32 rounding; a float64 pass (the point estimates) keeps the programme, bit for bit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from capgraph.kernels.rules import EXACT_WORK, binomial_tail, k_of_n_exact, k_of_n_normal
+from capgraph.kernels.rules import (
+    EXACT_WORK,
+    binomial_tail,
+    k_of_n_exact,
+    k_of_n_normal,
+    k_of_n_window,
+    trial_product,
+)
 
 #: Most values the temporaries of one k-of-n step may hold (32 MB in float32).
 KOFN_FLOATS = 8_000_000
@@ -35,6 +49,45 @@ class KOfNBlock:
     children: np.ndarray
     ks: np.ndarray
     counts: np.ndarray
+
+    @cached_property
+    def shapes(self) -> list[Shape]:
+        """The parents of an exact block grouped for float32 passes (:func:`_by_trials`): by k,
+        with k = n (a product) and k = 1 (one minus a product) apart, each group's trials end-aligned
+        in order of falling n."""
+        n = self.counts.sum(axis=0).tolist()
+        groups: dict[tuple[str, int], list[int]] = {}
+        for j, (k, total) in enumerate(zip(self.ks.tolist(), n, strict=True)):
+            if k > total:
+                key = ("never", 0)
+            elif k == total or k <= 1:
+                key = ("all" if k == total else "any", 0)
+            else:
+                key = ("tail", k)
+            groups.setdefault(key, []).append(j)
+        kids, counts = self.children.T.tolist(), self.counts.T.tolist()
+        shapes = []
+        for (kind, k), members in sorted(groups.items()):
+            members.sort(key=lambda j: -n[j])
+            seqs = [[c for c, count in zip(kids[j], counts[j], strict=True) for _ in range(count)]
+                    for j in members]
+            trials = np.full((max(1, len(seqs[0])), len(members)), -1, dtype=np.intp)
+            for j, seq in enumerate(seqs):
+                trials[len(trials) - len(seq):, j] = seq
+            shapes.append(Shape(kind, k, np.array(members), trials))
+        return shapes
+
+
+@dataclass
+class Shape:
+    """Parents of a block that share a form: ``"tail"`` (at least ``k``), ``"all"`` (k = n),
+    ``"any"`` (k = 1) or ``"never"`` (k > n); ``positions`` in the block, ``trials`` (N,
+    parents) as :func:`capgraph.kernels.rules.k_of_n_window` takes them."""
+
+    kind: str
+    k: int
+    positions: np.ndarray
+    trials: np.ndarray
 
 
 def compile_block(requires: list[dict[int, int]], ks: list[int]) -> list[tuple[np.ndarray, KOfNBlock]]:
@@ -74,7 +127,10 @@ def apply(block: KOfNBlock, values: np.ndarray) -> np.ndarray:
     flat = values.reshape(len(values), -1)  # a view: every child's values as one row
     parents, width = len(block.ks), flat.shape[1]
     out = np.empty((parents, width), dtype=values.dtype)
-    if block.exact:
+    by_trials = block.exact and values.dtype == np.float32
+    if by_trials:  # the states of the largest k, its step's moved states, an event and its complement
+        per_value = 2 * int(block.ks.max()) + 3
+    elif block.exact:
         n = block.counts.sum(axis=0)
         per_value = 2 * int(np.minimum(block.ks, n - block.ks + 1).max()) + 3  # states, a step's, a child's
     else:
@@ -82,8 +138,27 @@ def apply(block: KOfNBlock, values: np.ndarray) -> np.ndarray:
     step = max(1, KOFN_FLOATS // (per_value * parents))
     for c0 in range(0, width, step):
         cols = slice(c0, min(width, c0 + step))
-        out[:, cols] = _evaluate(block, flat[:, cols])
+        if by_trials:
+            _by_trials(block, flat[:, cols], out[:, cols])
+        else:
+            out[:, cols] = _evaluate(block, flat[:, cols])
     return out.reshape(parents, *values.shape[1:])
+
+
+def _by_trials(block: KOfNBlock, flat: np.ndarray, out: np.ndarray) -> None:
+    """An exact block's parents into ``out`` by their shapes: trial by trial, only the states that
+    can still decide, products for k = n and k = 1. Cheaper than :func:`k_of_n_exact` (no padding,
+    no flipped events), but its sums run in another order, so float64 passes keep that one."""
+    for shape in block.shapes:
+        if shape.kind == "tail":
+            out[shape.positions] = k_of_n_window(flat, shape.trials, shape.k)
+        elif shape.kind == "all":
+            out[shape.positions] = trial_product(flat, shape.trials)
+        elif shape.kind == "any":
+            none = trial_product(flat, shape.trials, complement=True)
+            out[shape.positions] = np.subtract(1, none, out=none)
+        else:
+            out[shape.positions] = 0
 
 
 def _evaluate(block: KOfNBlock, flat: np.ndarray) -> np.ndarray:

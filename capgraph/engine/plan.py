@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from capgraph.engine import kofn
+from capgraph.engine import kofn, lensing
 from capgraph.engine.weights import weight_matrix
 from capgraph.format.graph import below, map_depth
 from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.lenses import LENSES
-from capgraph.kernels.rules import RULES, normalised
+from capgraph.kernels.rules import RULES, min_padded, normalised
 from capgraph.kernels.sampling import latent, median, scale_draws, truncated_draws
 
 #: Most nodes in one block: bounds the temporaries of a vectorised step on very large maps.
@@ -392,10 +392,11 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                 np.minimum(result, 1.0, out=result)  # two ufuncs: np.clip's Python layers cost a chain 8%
                 values[block.nodes] = np.maximum(result, 0.0, out=result)
             for lens in level.lenses:
-                scored = ~np.isin(lens.nodes, unscored)
-                nodes, param = lens.nodes[scored], lens.param[scored].astype(dtype)
-                kind = LENSES[lens.kind]
-                values[nodes] = kind.kernel(values[nodes], **{kind.param: param})
+                nodes, param = lens.nodes, lens.param[:, 0, 0]
+                if unscored:
+                    scored = ~np.isin(nodes, unscored)
+                    nodes, param = nodes[scored], param[scored]
+                lensing.apply(lens.kind, values, nodes, param)
             if after_level is not None:
                 after_level(values)
     return values
@@ -420,13 +421,32 @@ def _apply_rule(block: RuleBlock, values: np.ndarray) -> np.ndarray:
         shape = (len(block.nodes), *kids.shape[1:])
         flat = kids.reshape(len(block.children), -1)
         matrix = block.matrix_as(flat.dtype)  # keep float32 passes in float32
-        if rule.space == "log":  # Π p^w = exp(Σ w log p); flat is a copy, so in place
-            return np.exp(matrix @ np.log(flat, out=flat)).reshape(shape)
+        # flat is a copy, and the product a new array: both are worked on in place
+        if rule.space == "log":  # Π p^w = exp(Σ w log p)
+            total = matrix @ np.log(flat, out=flat)
+            return np.exp(total, out=total).reshape(shape)
         if rule.space == "log1m":  # 1 − Π (1 − p)^w
             np.negative(flat, out=flat)
-            return (1.0 - np.exp(matrix @ np.log1p(flat, out=flat))).reshape(shape)
+            total = matrix @ np.log1p(flat, out=flat)
+            np.exp(total, out=total)
+            return np.subtract(1.0, total, out=total).reshape(shape)
         return (matrix @ flat).reshape(shape)  # linear: Σ w p
+    if rule.padded is min_padded:  # trial by trial, into the first: no (trials, parents, ...) copy
+        return _min_of_trials(block.trials, values)
     gathered = values[np.maximum(block.trials, 0)]  # (T, parents, samples, points)
     pad = (block.trials < 0)[:, :, None, None]
     # the pad never changes the answer: 1 never lowers a min, 0 never succeeds in k_of_n
     return rule.padded(np.where(pad, gathered.dtype.type(rule.pad), gathered), block.ks)
+
+
+def _min_of_trials(trials: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each parent's smallest child, ``trials`` (T, parents) padded with −1 as a ``min`` block has
+    them: what ``min_padded`` gives (minima are exact), one child row at a time."""
+    out = values[trials[0]]  # every parent has a first child
+    for row in trials[1:]:
+        have = row >= 0
+        if have.all():
+            np.minimum(out, values[row], out=out)
+        else:
+            out[have] = np.minimum(out[have], values[row[have]])
+    return out

@@ -96,15 +96,19 @@ class Slots:
         return Edges(self.rows, self.cols, self.weights)
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty((self.shape[0], x.shape[1]), dtype=np.result_type(self.weights, x))
-        for d, ((rows, _), (cols, weights)) in enumerate(zip(self.steps, self.terms, strict=True)):
-            term = x[cols]
+        dtype = np.result_type(self.weights, x)
+        out = None
+        for (rows, _), (cols, weights) in zip(self.steps, self.terms, strict=True):
+            term = x[cols]  # a copy, weighed in place
             if weights is not None:
                 term *= weights
-            if d == 0:
-                out[rows] = term
-            else:
+            if out is not None:
                 out[rows] += term
+            elif isinstance(rows, slice) and rows.stop == self.shape[0] and term.dtype == dtype:
+                out = term  # every row's first edge: the sum starts as the term itself
+            else:
+                out = np.empty((self.shape[0], x.shape[1]), dtype=dtype)
+                out[rows] = term
         if self.tail.size:
             out[self.tail_rows] += self._segments(x)
         return out

@@ -133,6 +133,65 @@ def k_of_n_exact(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks:
     return out
 
 
+def k_of_n_window(values: np.ndarray, trials: np.ndarray, k: int) -> np.ndarray:
+    """:func:`k_of_n_exact` trial by trial for nodes that share k, keeping only the states that
+    can still decide.
+
+    ``values`` is (children, m); ``trials`` (N, nodes) each node's trials as child rows, aligned
+    at the end (a node of n < N trials has −1 in its first N − n rows) and nodes in order of
+    falling n, so that the nodes in each step are a prefix. Returns (nodes, m).
+
+    The state is P(exactly j successes so far) for j < k, and P(at least k) absorbing. At step t
+    every node has N − t trials to go, so states below k − (N − t) can no longer reach k and are
+    dropped, and no state above t has been reached: each step updates at most min(t + 1, k,
+    N − t) states, k·(n − k + 1) updates a value in all (a product for k = n), without counting
+    failures instead of successes, and without padding a short node with empty trials.
+
+    >>> trials = np.array([[0, -1], [0, 0], [1, 1]])  # 2 coins then one at 0.9; 1 coin then 0.9
+    >>> np.round(k_of_n_window(np.array([[0.5], [0.9]]), trials, 2), 6).tolist()
+    [[0.7], [0.45]]
+    """
+    n_trials, nodes = trials.shape
+    out = np.zeros((nodes, values.shape[1]), dtype=values.dtype)
+    if k > n_trials:
+        return out
+    one = values.dtype.type(1)
+    state = np.zeros((k + 1, nodes, values.shape[1]), dtype=values.dtype)
+    state[0] = one
+    moved = np.empty_like(state[:k])
+    active = (trials >= 0).sum(axis=1)
+    for t, row in enumerate(trials):
+        a = int(active[t])
+        lo, hi = max(0, k - (n_trials - t)), min(t, k - 1) + 1  # live states: lo ≤ j < hi
+        event = values[row[:a]]  # a copy: (a, m)
+        step = np.multiply(state[lo:hi, :a], event, out=moved[lo:hi, :a])  # a success moves up
+        state[lo:hi, :a] -= step
+        state[lo + 1:hi + 1, :a] += step
+    out[:] = state[k]
+    return out
+
+
+def trial_product(values: np.ndarray, trials: np.ndarray, complement: bool = False) -> np.ndarray:
+    """Π p over each node's trials (Π (1 − p) with ``complement``): P(every trial succeeds), the
+    tail for k = n, and 1 − P(at least one), for k = 1. ``values`` and ``trials`` as in
+    :func:`k_of_n_window`.
+
+    >>> trials = np.array([[0, -1], [1, 1]])
+    >>> trial_product(np.array([[0.5], [0.9]]), trials).round(6).tolist()
+    [[0.45], [0.9]]
+    """
+    out = np.ones((trials.shape[1], values.shape[1]), dtype=values.dtype)
+    one = values.dtype.type(1)
+    active = (trials >= 0).sum(axis=1)
+    for t, row in enumerate(trials):
+        a = int(active[t])
+        event = values[row[:a]]  # a copy: (a, m)
+        if complement:
+            np.subtract(one, event, out=event)
+        out[:a] *= event
+    return out
+
+
 def k_of_n_normal(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, ks: np.ndarray) -> np.ndarray:
     """The Poisson-binomial tail by the refined normal approximation (Volkova 1996), for many nodes.
 
