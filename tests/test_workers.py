@@ -2,13 +2,18 @@
 in forked processes or threads, and no work lost when a child fails."""
 
 import os
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import capgraph
 from capgraph.engine import predict, workers
+
+from .conftest import ROOT
 
 MAP = """
 skills:
@@ -135,3 +140,39 @@ def test_more_slices_than_tickets(monkeypatch):
 
     assert sorted(runner.run([lambda i=i: bump(i) for i in range(100)], list(range(100)))) == list(range(100))
     assert out.tolist() == list(range(1, 101))
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_children_end_when_their_parent_is_killed(tmp_path):
+    """kill -9 of a run leaves no worker behind computing for nobody."""
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import os, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from capgraph.engine import workers
+runner = workers.ForkPool(2)
+def work(i):
+    if os.getpid() != parent:
+        print(os.getpid(), flush=True)
+    time.sleep(0.05)
+parent = os.getpid()
+for _ in runner.run([lambda i=i: work(i) for i in range(2000)], list(range(2000))):
+    pass
+""")
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(run.stdout.readline())
+    run.kill()
+    run.wait()
+    for _ in range(100):  # the child notices within a slice (50 ms)
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False

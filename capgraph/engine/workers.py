@@ -195,8 +195,11 @@ def _child(calls: list[Callable[[], None]], tickets: list[range], todo: int, don
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once
         gc.disable()  # a collection would touch every inherited object, copying the parent's pages
         os.close(done_read)
+        parent = os.getppid()
         while ticket := os.read(todo, 4):
             for i in tickets[int.from_bytes(ticket, "little")]:
+                if os.getppid() != parent:
+                    return  # the parent was killed: nobody wants the rest
                 calls[i]()
                 os.write(done, i.to_bytes(4, "little"))  # 4 bytes: written whole, never interleaved
         status = 0
