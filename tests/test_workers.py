@@ -176,3 +176,25 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[-1][0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("count", ["2", "3"])
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_point_pass_split_by_columns_gives_the_same_values(monkeypatch, count, fork):
+    """Every kind of node (the bench generator mixes them all) evaluated on column blocks, in
+    processes or threads, equals one evaluation bit for bit."""
+    from capgraph.engine import plan as plan_module
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    cmap = capgraph.loads(generate(300, ranges=False))
+    log_x = predict.grid(*cmap.log_range, predict.GRID_PER_DECADE)
+    whole = plan_module.evaluate(cmap.plan, log_x, slice(0, 1))[:, 0, :]
+    monkeypatch.setenv("CAPGRAPH_THREADS", count)
+    monkeypatch.setattr(plan_module, "SPLIT_FLOATS", 1000)
+    if not fork:
+        monkeypatch.setattr(workers, "can_fork", lambda: False)
+    split = plan_module.evaluate_on_cores(cmap.plan, log_x)
+    assert split.shape == whole.shape
+    assert np.array_equal(split, whole, equal_nan=True)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from capgraph.engine import kofn, workers
-from capgraph.engine.plan import Plan, evaluate
+from capgraph.engine.plan import Plan, evaluate, evaluate_on_cores
 from capgraph.kernels.rules import RULES, normal_tail
 from capgraph.kernels.scale import FixedRatio, ScalePoint
 
@@ -272,7 +272,7 @@ def thresholded(plan: Plan) -> np.ndarray:
 def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
                     data_limit: float | None = None, *, by_log: float | None = None) -> list[Prediction]:
     """Every thresholded node's prediction from a one-sample (point-estimate) plan."""
-    values = evaluate(plan, log_x, slice(0, 1))[:, 0, :]
+    values = evaluate_on_cores(plan, log_x)
     nodes = thresholded(plan)
     out: list[Prediction] = []
     for start in range(0, len(nodes), BATCH_ROWS):

@@ -79,9 +79,9 @@ class InlinePool:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def empty(self, shape: tuple[int, ...], dtype: type, fill: float) -> np.ndarray:
-        """An array of ``shape`` filled with ``fill`` that every slice can write."""
-        return np.full(shape, fill, dtype=dtype)
+    def empty(self, shape: tuple[int, ...], dtype: type, fill: float | None = None) -> np.ndarray:
+        """An array of ``shape`` that every slice can write, filled with ``fill`` if given."""
+        return np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype=dtype)
 
     def run(self, calls: list[Callable[[], None]], tags: list[T],
             meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
@@ -129,12 +129,13 @@ class ForkPool(InlinePool):
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def empty(self, shape: tuple[int, ...], dtype: type, fill: float) -> np.ndarray:
+    def empty(self, shape: tuple[int, ...], dtype: type, fill: float | None = None) -> np.ndarray:
         dtype_ = np.dtype(dtype)
         size = math.prod(shape)
         memory = mmap.mmap(-1, max(1, size * dtype_.itemsize))  # anonymous and shared with children
         out = np.frombuffer(memory, dtype=dtype_, count=size).reshape(shape)
-        out.fill(fill)
+        if fill is not None:
+            out.fill(fill)
         return out
 
     def run(self, calls: list[Callable[[], None]], tags: list[T],
