@@ -2,8 +2,8 @@
 
 Each parent is compiled into its distinct children with their counts (trials), and one of two
 methods (see :mod:`capgraph.kernels.rules` for the maths): small parents (n·min(k, n − k + 1) ≤
-``EXACT_WORK``) take the exact dynamic programme, in blocks by state size (powers of two above 8)
-so that padding never doubles a parent's work; large ones the binomial tail in closed
+``EXACT_WORK``) take the exact dynamic programme, in buckets by state size (powers of two above
+8) so that padding never doubles a parent's work; large ones the binomial tail in closed
 form when all their children have the same values, else the refined normal approximation. No form
 holds one value per trial, so "750 of 1,000" or "15,000 of 20,000" costs what its distinct children
 cost, and evaluation works through the values in column slices so temporaries stay under
@@ -51,6 +51,19 @@ class KOfNBlock:
     counts: np.ndarray
 
     @cached_property
+    def buckets(self) -> list[tuple[np.ndarray, KOfNBlock]]:
+        """An exact block's parents in blocks of similar cost for :func:`k_of_n_exact`, (positions,
+        block) pairs: by state size, so that padding never doubles a parent's work."""
+        n = self.counts.sum(axis=0).tolist()
+        groups: dict[tuple[int, int] | None, list[int]] = {}
+        for j, (total, k) in enumerate(zip(n, self.ks.tolist(), strict=True)):
+            groups.setdefault(_cost(total, k), []).append(j)
+        if len(groups) == 1:
+            return [(np.arange(len(self.ks)), self)]
+        return [(cols, KOfNBlock(True, self.children[:, cols], self.ks[cols], self.counts[:, cols]))
+                for cols in (np.array(members) for _, members in sorted(groups.items()))]
+
+    @cached_property
     def shapes(self) -> list[Shape]:
         """The parents of an exact block grouped for float32 passes (:func:`_by_trials`): by k,
         with k = n (a product) and k = 1 (one minus a product) apart, each group's trials end-aligned
@@ -91,23 +104,32 @@ class Shape:
 
 
 def compile_block(requires: list[dict[int, int]], ks: list[int]) -> list[tuple[np.ndarray, KOfNBlock]]:
-    """Group parents (each a {child row: trials} and its k) into blocks: (positions, block) pairs."""
-    buckets: dict[tuple, list[int]] = {}
-    for i, (req, k) in enumerate(zip(requires, ks, strict=True)):
-        n = sum(req.values())
-        size = max(1, min(k, n - k + 1))
-        if n * size <= EXACT_WORK:  # by state size (in powers of two above 8), and by trials beyond 16
-            key = ("exact", size if size <= 8 else _pow2(size), _pow2(n) if n > 16 else 0)
-        else:
-            key = ("normal",)
-        buckets.setdefault(key, []).append(i)
+    """Group parents (each a {child row: trials} and its k) into blocks: (positions, block) pairs,
+    one for the exact programme (:attr:`KOfNBlock.buckets` splits it by cost) and one for the
+    normal approximation."""
+    exact = [_cost(sum(req.values()), k) is not None for req, k in zip(requires, ks, strict=True)]
     out = []
-    for key, members in sorted(buckets.items()):
-        kids = _padded([list(requires[i]) for i in members])
-        counts = _padded([list(requires[i].values()) for i in members], 0)
-        out.append((np.array(members), KOfNBlock(key[0] == "exact", kids, np.array([ks[i] for i in members]),
-                                                 counts)))
+    for method in (True, False):
+        members = [i for i, e in enumerate(exact) if e == method]
+        if members:
+            block = _block(method, [requires[i] for i in members], [ks[i] for i in members])
+            out.append((np.array(members), block))
     return out
+
+
+def _cost(n: int, k: int) -> tuple[int, int] | None:
+    """The exact programme's bucket for a parent of n trials: by state size (in powers of two above
+    8) and by trials beyond 16; None when it takes the normal approximation."""
+    size = max(1, min(k, n - k + 1))
+    if n * size > EXACT_WORK:
+        return None
+    return size if size <= 8 else _pow2(size), _pow2(n) if n > 16 else 0
+
+
+def _block(exact: bool, requires: list[dict[int, int]], ks: list[int]) -> KOfNBlock:
+    kids = _padded([list(req) for req in requires])
+    counts = _padded([list(req.values()) for req in requires], 0)
+    return KOfNBlock(exact, kids, np.array(ks), counts)
 
 
 def _pow2(n: int) -> int:
@@ -127,9 +149,13 @@ def apply(block: KOfNBlock, values: np.ndarray) -> np.ndarray:
     flat = values.reshape(len(values), -1)  # a view: every child's values as one row
     parents, width = len(block.ks), flat.shape[1]
     out = np.empty((parents, width), dtype=values.dtype)
+    if block.exact and values.dtype != np.float32 and len(block.buckets) > 1:
+        for positions, bucket in block.buckets:
+            out[positions] = apply(bucket, flat)
+        return out.reshape(parents, *values.shape[1:])
     by_trials = block.exact and values.dtype == np.float32
-    if by_trials:  # the states of the largest k, its step's moved states, an event and its complement
-        per_value = 2 * int(block.ks.max()) + 3
+    if by_trials:  # the states of the largest k and its step's moved states, and every trial's event
+        per_value = 2 * int(block.ks.max()) + 1 + int(block.counts.sum(axis=0).max())
     elif block.exact:
         n = block.counts.sum(axis=0)
         per_value = 2 * int(np.minimum(block.ks, n - block.ks + 1).max()) + 3  # states, a step's, a child's

@@ -152,23 +152,19 @@ def k_of_n_window(values: np.ndarray, trials: np.ndarray, k: int) -> np.ndarray:
     [[0.7], [0.45]]
     """
     n_trials, nodes = trials.shape
-    out = np.zeros((nodes, values.shape[1]), dtype=values.dtype)
     if k > n_trials:
-        return out
-    one = values.dtype.type(1)
+        return np.zeros((nodes, values.shape[1]), dtype=values.dtype)
+    events = values[trials]  # (N, nodes, m), one gather; a pad reads any row, never used
     state = np.zeros((k + 1, nodes, values.shape[1]), dtype=values.dtype)
-    state[0] = one
+    state[0] = 1
     moved = np.empty_like(state[:k])
-    active = (trials >= 0).sum(axis=1)
-    for t, row in enumerate(trials):
-        a = int(active[t])
+    active = (trials >= 0).sum(axis=1).tolist()
+    for t, a in enumerate(active):
         lo, hi = max(0, k - (n_trials - t)), min(t, k - 1) + 1  # live states: lo ≤ j < hi
-        event = values[row[:a]]  # a copy: (a, m)
-        step = np.multiply(state[lo:hi, :a], event, out=moved[lo:hi, :a])  # a success moves up
+        step = np.multiply(state[lo:hi, :a], events[t, :a], out=moved[lo:hi, :a])  # a success moves up
         state[lo:hi, :a] -= step
         state[lo + 1:hi + 1, :a] += step
-    out[:] = state[k]
-    return out
+    return state[k]
 
 
 def trial_product(values: np.ndarray, trials: np.ndarray, complement: bool = False) -> np.ndarray:
@@ -180,15 +176,12 @@ def trial_product(values: np.ndarray, trials: np.ndarray, complement: bool = Fal
     >>> trial_product(np.array([[0.5], [0.9]]), trials).round(6).tolist()
     [[0.45], [0.9]]
     """
-    out = np.ones((trials.shape[1], values.shape[1]), dtype=values.dtype)
-    one = values.dtype.type(1)
-    active = (trials >= 0).sum(axis=1)
-    for t, row in enumerate(trials):
-        a = int(active[t])
-        event = values[row[:a]]  # a copy: (a, m)
-        if complement:
-            np.subtract(one, event, out=event)
-        out[:a] *= event
+    events = values[trials]  # (N, nodes, m), one gather; a pad reads any row, never used
+    if complement:
+        np.subtract(1, events, out=events)
+    out = events[-1]  # every node has a last trial
+    for t, a in enumerate((trials[:-1] >= 0).sum(axis=1).tolist()):
+        out[:a] *= events[t, :a]
     return out
 
 
