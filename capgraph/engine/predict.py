@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from capgraph.engine import kofn, workers
+from capgraph.engine import kofn, mc_crossings, workers
 from capgraph.engine.plan import Plan, evaluate, evaluate_on_cores
 from capgraph.kernels.rules import RULES, normal_tail
 from capgraph.kernels.scale import FixedRatio, ScalePoint
@@ -519,26 +519,36 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
 
 def _crossings_of_slice(plan: Plan, log_x: np.ndarray, nodes: np.ndarray, s0: int, s1: int,
                         out: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
-    """Crossings of samples s0 to s1 into ``out`` (nodes, samples), and ``extras`` when given."""
+    """Crossings of samples s0 to s1 into ``out`` (nodes, samples), and ``extras`` when given,
+    read by :func:`_read_slice`."""
     size = len(plan) * (s1 - s0) * log_x.size
     buffer = getattr(_buffers, "values", None)  # one per thread, reused slice after slice
     if buffer is None or buffer.size < size:
         buffer = _buffers.values = np.empty(size, dtype=np.float32)
     values = evaluate(plan, log_x, slice(s0, s1), dtype=np.float32, out=buffer)
-    width = s1 - s0
+    _read_slice(log_x, values, plan.thresholds, nodes, s0, out, extras)
+
+
+def _read_slice(log_x: np.ndarray, values: np.ndarray, thresholds: np.ndarray, nodes: np.ndarray,
+                s0: int, out: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
+    """Crossings (and ``extras``) of the curves ``values`` (plan nodes, samples from s0, points)
+    of the thresholded ``nodes``, into their columns of ``out``, BATCH_ROWS curves at a time, all
+    levels at once (:mod:`capgraph.engine.mc_crossings`; the point estimates keep
+    :func:`first_crossing` and :func:`sharpness`)."""
+    width = values.shape[1]
     per_batch = max(1, BATCH_ROWS // width)
     for n0 in range(0, len(nodes), per_batch):
         batch = nodes[n0:n0 + per_batch]
-        rows = values[batch].reshape(len(batch) * width, -1)
-        level = np.repeat(plan.thresholds[batch], width)
-        # Newton from the secant, at most 8 steps (most converge in 2 or 3), bisection for the rest
-        found = first_crossing(log_x, rows, level, steps=8).log_x
-        cells = (slice(n0, n0 + len(batch)), slice(s0, s1))
-        out[cells] = found.reshape(len(batch), width)
-        if extras is not None:
-            shape = (len(batch), width)
-            extras["start"][cells] = rows[:, 0].reshape(shape)
-            extras["end"][cells] = rows[:, -1].reshape(shape)
-            extras["top"][cells] = rows.max(axis=1).reshape(shape)
-            extras["sharp"][cells] = sharpness(log_x, rows, steps=8).reshape(shape)
-
+        # a run of consecutive nodes (all of them, on most maps) is read in place, not copied
+        nodes_ = slice(batch[0], batch[-1] + 1) if batch[-1] - batch[0] == len(batch) - 1 else batch
+        rows = values[nodes_].reshape(len(batch) * width, -1)
+        level = np.repeat(thresholds[batch], width)
+        cells = (slice(n0, n0 + len(batch)), slice(s0, s0 + width))
+        shape = (len(batch), width)
+        if extras is None:
+            out[cells] = mc_crossings.crossings(log_x, rows, level[None]).reshape(shape)
+            continue
+        read = mc_crossings.read_curves(log_x, rows, level)
+        out[cells] = read.crossing.reshape(shape)
+        for key in ("start", "end", "top", "sharp"):
+            extras[key][cells] = getattr(read, key).reshape(shape)
