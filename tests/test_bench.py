@@ -1,17 +1,20 @@
 """The benchmark's map generator and its naive baseline: an independent check of the engine."""
 
 import sys
+from collections import defaultdict
 
 import numpy as np
 import pytest
 
 import capgraph
+from capgraph.engine.plan import evaluate
 from capgraph.engine.predict import MC_GRID_PER_DECADE, crossing_samples, grid
 
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate, write  # noqa: E402
+from profile_evaluate import clocked  # noqa: E402
 from run import naive_crossings  # noqa: E402
 
 
@@ -35,3 +38,15 @@ def test_naive_recursion_and_brentq_agree_with_the_engine(tmp_path):
     assert np.array_equal(np.isnan(naive), np.isnan(ours))
     both = ~np.isnan(naive)
     assert np.max(np.abs(naive[both] - ours[both])) < 5e-3  # decades, on the Monte Carlo grid
+
+
+def test_the_profilers_clocked_loop_is_evaluates():
+    cmap = capgraph.loads(generate(300, seed=5, ranges=True))
+    plan = cmap.sampled_plan(20, 0)
+    log_x = grid(*cmap.log_range, MC_GRID_PER_DECADE)
+    times, counts = defaultdict(float), defaultdict(int)
+    out = np.empty((len(plan), 7, log_x.size), dtype=np.float32)
+    clocked(plan, log_x, slice(3, 10), np.float32, out, times, counts)
+    expected = evaluate(plan, log_x, slice(3, 10), dtype=np.float32)
+    assert out.tobytes() == expected.tobytes()
+    assert {"k_of_n", "lens exact_match", "logistic"} <= set(times)
