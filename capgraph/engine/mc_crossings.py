@@ -109,6 +109,9 @@ def _bumpy(rows: np.ndarray) -> np.ndarray:
     n = rows.shape[1]
     flat = rows.reshape(-1)
     rises = np.greater_equal(flat[1:], flat[:-1])  # one pass over all rows; row ends compare across rows
+    across = np.greater_equal(rows[1:, 0], rows[:-1, -1])
+    if rises.size - np.count_nonzero(rises) == across.size - np.count_nonzero(across):
+        return np.array([], dtype=np.intp)  # every fall is from one row's end to the next row's start
     falls = np.flatnonzero(~rises)
     falls = falls[falls % n != n - 1]
     return np.unique(falls // n)
@@ -294,24 +297,27 @@ def _newton(t: np.ndarray, offset: np.ndarray, m0: np.ndarray, c2: np.ndarray, c
 def _bisect(offset, rise, m0, c2, c3) -> np.ndarray:
     """Root of H(t) = target on [0, 1] by bisection (the ends straddle it), then one secant step;
     H(t) − target = offset + t·(m0 + t·(c2 + t·c3)), ``rise`` = H(1) − H(0)."""
-    a, b = np.zeros_like(offset), np.ones_like(offset)
-    ha, hb = offset.copy(), offset + rise  # H − target at a and b
-    t, h = np.empty_like(offset), np.empty_like(offset)
-    for _ in range(BISECT_STEPS):
-        np.add(a, b, out=t)
-        t *= 0.5
-        np.multiply(t, c3, out=h)
+
+    def residual(t: np.ndarray) -> np.ndarray:
+        h = t * c3
         h += c2
         h *= t
         h += m0
         h *= t
         h += offset
-        below = h < 0
-        np.copyto(a, t, where=below)
-        np.copyto(ha, h, where=below)
-        np.invert(below, out=below)
-        np.copyto(b, t, where=below)
-        np.copyto(hb, h, where=below)
+        return h
+
+    a = np.zeros_like(offset)  # the bracket is [a, a + width], the residual below 0 at a
+    width = 1.0
+    t = np.empty_like(offset)
+    for _ in range(BISECT_STEPS):
+        width /= 2
+        np.add(a, width, out=t)
+        a += (residual(t) < 0) * np.float32(width)
+    b = a + width
+    ha, hb = residual(a), residual(b)
+    ha[a == 0] = offset[a == 0]  # the ends of the cell, as the grid has them
+    hb[b == 1] = (offset + rise)[b == 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = a - ha / (hb - ha) * (b - a)
     return np.where(np.isfinite(t), np.clip(t, a, b), (a + b) / 2)
