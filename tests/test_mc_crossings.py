@@ -153,3 +153,21 @@ def test_levels_between_float32_values_keep_their_place():
     rows = (0.5 + np.linspace(0, 4, 17)[None] * 2.0 ** -24).astype(np.float32)
     read = mc_crossings.read_curves(log_x, rows, np.array([0.5]))
     np.testing.assert_allclose(read.sharp, sharpness(log_x, rows), atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 5, 16, 97, 2100])  # no coarse pass, the first with one, long grids
+def test_grids_of_any_length_and_curves_of_any_shape(n):
+    rng = np.random.default_rng(n)
+    log_x = np.linspace(3, 3 + (n - 1) / MC_GRID_PER_DECADE, n)
+    z = np.cumsum(rng.normal(0.3, 2.0, (300, n)), axis=1) - rng.uniform(0, 10, (300, 1))
+    rows = sigmoid(z).astype(np.float32)  # most fall somewhere
+    rows[::3] = np.maximum.accumulate(rows[::3], axis=1)  # these never do
+    rows[::11] = rows[::11, :1]  # flat
+    thresholds = rng.uniform(0.01, 0.99, 300)
+    read = mc_crossings.read_curves(log_x, rows, thresholds)
+    crossing, sharp, _, _, top = precise(log_x, rows, thresholds)
+    np.testing.assert_allclose(read.crossing, crossing, atol=1e-4)
+    np.testing.assert_allclose(read.sharp, sharp, atol=1e-4)
+    np.testing.assert_array_equal(read.top, top)
+    only = mc_crossings.crossings(log_x, rows, thresholds[None])[0]  # one level: the same answer
+    np.testing.assert_array_equal(only, read.crossing)
