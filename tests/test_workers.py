@@ -198,3 +198,22 @@ def test_a_point_pass_split_by_columns_gives_the_same_values(monkeypatch, count,
     split = plan_module.evaluate_on_cores(cmap.plan, log_x)
     assert split.shape == whole.shape
     assert np.array_equal(split, whole, equal_nan=True)
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_a_call_in_a_child_gives_its_answer_or_its_error_later():
+    from capgraph.core.interrupt import in_child
+
+    parent = os.getpid()
+    pending = in_child(lambda: (os.getpid(), [1.5, None, "x"]))
+    child, answer = pending.result()
+    assert child != parent and answer == [1.5, None, "x"]  # computed elsewhere, sent back whole
+    failing = in_child(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result()
+    here = in_child(lambda: os.getpid(), fork=False)
+    assert here.result() == parent
+    forgotten = in_child(lambda: time.sleep(30))
+    pid = forgotten.pid
+    del forgotten  # never asked for: the child is ended, not left behind
+    assert not _alive(pid)

@@ -479,8 +479,7 @@ def _normal_tail_scores(tail, rows_of_block: np.ndarray, at, h: float):
 
 def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
                      progress: Callable[[int], None] | None = None,
-                     extras: dict[str, np.ndarray] | None = None,
-                     meanwhile: Callable[[], None] | None = None) -> np.ndarray:
+                     extras: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """log10 crossing of every thresholded node in every sample, (nodes, samples); nan = never.
 
     Samples are evaluated in slices of at most ``chunk`` samples, on every core at once
@@ -490,8 +489,6 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
     costs three times as much. ``progress(n)`` is called as each slice of n samples is done.
     Given a dict ``extras``, it is filled with each draw's ``start``, ``end`` and ``top`` values and
     ``sharp`` (sharpness in decades), arrays shaped like the result, for the Monte Carlo medians.
-    ``meanwhile()``, if given, runs in this thread while the other workers start on the slices:
-    other work of the same command (the point estimate) then costs no time of its own.
     """
     nodes = thresholded(plan)
     cells = max(1, len(plan) * log_x.size)  # values per sample
@@ -509,7 +506,7 @@ def crossing_samples(plan: Plan, log_x: np.ndarray, chunk: int,
     try:
         with runner:
             for s0, s1 in runner.run([partial(_crossings_of_slice, plan, log_x, nodes, s0, s1, out, extras)
-                                      for s0, s1 in slices], slices, meanwhile):
+                                      for s0, s1 in slices], slices):
                 if progress:
                     progress(s1 - s0)
     finally:

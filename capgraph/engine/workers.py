@@ -83,12 +83,8 @@ class InlinePool:
         """An array of ``shape`` that every slice can write, filled with ``fill`` if given."""
         return np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype=dtype)
 
-    def run(self, calls: list[Callable[[], None]], tags: list[T],
-            meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
-        """Run ``calls``, yielding each one's tag as it is done; ``meanwhile()`` runs in this
-        thread while the workers start on them (here: first)."""
-        if meanwhile is not None:
-            meanwhile()
+    def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
+        """Run ``calls``, yielding each one's tag as it is done."""
         for call, tag in zip(calls, tags, strict=True):
             call()
             yield tag
@@ -106,12 +102,9 @@ class ThreadPool(InlinePool):
     def __exit__(self, *exc: object) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, calls: list[Callable[[], None]], tags: list[T],
-            meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
+    def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
         ahead = 2 * self.workers  # one running and one queued a worker
         pending = deque(self.executor.submit(call) for call in calls[:ahead])
-        if meanwhile is not None:
-            meanwhile()
         for i, tag in enumerate(tags):
             pending.popleft().result()  # re-raises a slice's exception here
             if i + ahead < len(calls):
@@ -138,8 +131,7 @@ class ForkPool(InlinePool):
             out.fill(fill)
         return out
 
-    def run(self, calls: list[Callable[[], None]], tags: list[T],
-            meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
+    def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
         per_ticket = max(1, math.ceil(len(calls) / MAX_TICKETS))
         tickets = [range(i, min(len(calls), i + per_ticket)) for i in range(0, len(calls), per_ticket)]
         todo_read, todo_write = os.pipe()
@@ -156,8 +148,6 @@ class ForkPool(InlinePool):
                 children.append(pid)
             os.close(done_write)
             done_write = -1
-            if meanwhile is not None:
-                meanwhile()
             os.set_blocking(done_read, False)
             while ticket := os.read(todo_read, 4):
                 for i in tickets[int.from_bytes(ticket, "little")]:

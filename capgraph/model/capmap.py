@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from capgraph.core.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from capgraph.core.errors import MapError, Problem
+from capgraph.core.interrupt import in_child
 from capgraph.core.limits import memory_refusal
 from capgraph.core.records import RecordsMixin
 from capgraph.core.suggest import did_you_mean
@@ -39,6 +40,7 @@ from capgraph.engine.predict import (
     grid,
     point_estimates,
 )
+from capgraph.engine.workers import can_fork, cores
 from capgraph.format import graph as graphs
 from capgraph.format.problems import pydantic_problems
 from capgraph.format.scenarios import BASELINE, merge_patch, merged_document
@@ -442,19 +444,21 @@ class CapabilityMap:
         by_log = None if by is None else self.log_axis(by, by_unit)
         fine = grid(lo, hi, GRID_PER_DECADE)
         limit = self.spec.scale.data_limit
+
         def point_pass() -> list[Prediction]:
             return point_estimates(self.plan, fine, self.grid_axis, self._reporting, limit, by_log=by_log)
 
         if self.monte_carlo(samples):
+            plan_at_medians = self.plan  # compiled here, once, before a child copies this process
+            # the point estimate, made by another core while this one draws the parameters
+            at_medians = in_child(point_pass, fork=can_fork() and cores() > 1)
             plan = self.sampled_plan(samples, seed)
             log_x = grid(lo, hi, MC_GRID_PER_DECADE)
             chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
             extras: dict[str, np.ndarray] = {}
-            found: list[list[Prediction]] = []  # the point estimate, made while other cores sample
-            log_cross = crossing_samples(plan, log_x, chunk, progress, extras,
-                                         meanwhile=lambda: found.append(point_pass()))
-            point = central_predictions(self.plan, found[0], fine, log_cross, extras, self.grid_axis,
-                                        self._reporting, limit, by_log)
+            log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
+            point = central_predictions(plan_at_medians, at_medians.result(), fine, log_cross, extras,
+                                        self.grid_axis, self._reporting, limit, by_log)
         else:
             point = point_pass()
         if self.data_spans:
