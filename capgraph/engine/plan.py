@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain
 from itertools import repeat as times
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from capgraph.engine import kofn, lensing, workers
 from capgraph.engine.weights import weight_matrix
 from capgraph.format.graph import below, map_depth
+from capgraph.format.plain import PlainNodes
 from capgraph.format.schema import MapSpec
 from capgraph.kernels.curves import FAMILIES
 from capgraph.kernels.lenses import LENSES
@@ -135,15 +137,57 @@ class Plan:
         return len(self.names)
 
 
-def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0,
-                 depth: dict[str, int] | None = None) -> Plan:
+class SpecNodes:
+    """A validated map's nodes as the compiler reads them; :class:`capgraph.format.plain.PlainNodes`
+    reads a plainly written map's nodes from its document the same way, with the same values."""
+
+    def __init__(self, spec: MapSpec) -> None:
+        self.skills, self.capabilities, self.threshold = spec.skills, spec.capabilities, spec.threshold
+
+    node_threshold = staticmethod(attrgetter("threshold"))
+    requires = staticmethod(attrgetter("requires"))
+    combine = staticmethod(attrgetter("combine"))
+    param = staticmethod(getattr)
+
+    @staticmethod
+    def curve(skill: Any) -> tuple[str, Any]:
+        kind = skill.curve.kind
+        return kind, getattr(skill.curve, kind)
+
+    @staticmethod
+    def values(bodies: list[Any], kind: str, name: str) -> list[Any]:
+        return [getattr(body, name) for body in bodies]
+
+    @staticmethod
+    def points(body: list[Any]) -> tuple[list[float], list[float]]:
+        return [p.x for p in body], [p.y for p in body]
+
+    @staticmethod
+    def metric(node: Any) -> tuple[str, Any] | None:
+        metric = node.metric
+        if metric is None:
+            return None
+        kind = metric.kind
+        param = LENSES[kind].param if kind in LENSES else None
+        return kind, None if param is None else getattr(getattr(metric, kind), param)
+
+
+def compile_plan(spec: MapSpec | None, *, samples: int = 1, seed: int = 0,
+                 depth: dict[str, int] | None = None, nodes: PlainNodes | None = None) -> Plan:
     """Compile a validated map.
 
     With ``samples`` > 1, ranged curve parameters are drawn (seeded by ``seed``); point parameters
     stay points. With ``samples`` = 1 every range is replaced by its median: the point estimate.
     ``depth`` is each node's level when already known (as validation finds it), else found here.
+    ``nodes`` reads a plainly written map's nodes from its document instead of ``spec``
+    (:mod:`capgraph.format.plain`; a point estimate, with ``depth``): the same plan.
     """
-    depth = map_depth(spec) if depth is None else depth
+    if nodes is None:
+        assert spec is not None
+        nodes = SpecNodes(spec)
+        depth = map_depth(spec) if depth is None else depth
+    elif samples != 1 or depth is None:
+        raise ValueError("a plain map's nodes compile to a point estimate, with their levels")
     names = sorted(depth)  # by name, then (a stable sort) by level: by level, then name
     names.sort(key=depth.__getitem__)
     index = dict(zip(names, range(len(names)), strict=True))
@@ -154,30 +198,34 @@ def compile_plan(spec: MapSpec, *, samples: int = 1, seed: int = 0,
     children: list[tuple[int, ...]] = []
     thresholds_: list[float] = []
     kinked: list[bool] = []
-    skills, caps, default, nan = spec.skills, spec.capabilities, spec.threshold, float("nan")
+    skills, caps, default, nan = nodes.skills, nodes.capabilities, nodes.threshold, float("nan")
+    threshold_of, requires_of, combine_of = nodes.node_threshold, nodes.requires, nodes.combine
     position, is_kinked, kink_of = index.__getitem__, kinked.__getitem__, {}
     for name in names:
         skill = skills.get(name)
         if skill is not None:
             kinds.append("skill")
             children.append(())
-            thresholds_.append(nan if skill.threshold is None else skill.threshold)
+            threshold = threshold_of(skill)
+            thresholds_.append(nan if threshold is None else threshold)
             kinked.append(False)
         else:
             cap = caps[name]
             kinds.append("capability")
-            kids = tuple(map(position, sorted(cap.requires)))
+            kids = tuple(map(position, sorted(requires_of(cap))))
             children.append(kids)
-            thresholds_.append(cap.threshold if cap.threshold is not None else default)
-            kink = kink_of.get(cap.combine)
+            threshold = threshold_of(cap)
+            thresholds_.append(threshold if threshold is not None else default)
+            combine = combine_of(cap)
+            kink = kink_of.get(combine)
             if kink is None:
-                kink = kink_of[cap.combine] = _rule(cap.combine).kink
+                kink = kink_of[combine] = _rule(combine).kink
             kinked.append(kink or any(map(is_kinked, kids)))
     thresholds = np.array(thresholds_, dtype=float)
 
-    _compile_skills(spec, names, index, levels[0], samples, seed)
-    _compile_rules(spec, names, index, depth, levels)
-    _compile_lenses(spec, names, depth, levels)
+    _compile_skills(spec, nodes, names, index, levels[0], samples, seed)
+    _compile_rules(nodes, names, index, depth, levels)
+    _compile_lenses(nodes, names, depth, levels)
     return Plan(names, index, kinds, children, thresholds, levels, np.array(kinked, dtype=bool), samples)
 
 
@@ -199,33 +247,35 @@ def _lens(kind: str):
     return LENSES[kind]
 
 
-def _compile_skills(spec: MapSpec, names: list[str], index: dict[str, int],
-                    level: Level, samples: int, seed: int) -> None:
+def _compile_skills(spec: MapSpec | None, nodes: SpecNodes | PlainNodes, names: list[str],
+                    index: dict[str, int], level: Level, samples: int, seed: int) -> None:
     # one group per "block" family, in registry order (the order of the copula's latent rows)
     by_kind: dict[str, list[str]] = {k: [] for k, f in FAMILIES.items() if f.batch == "block"}
+    bodies_of: dict[str, Any] = {}
+    skills_, curve_of, families = nodes.skills, nodes.curve, {}
     for name in names:
-        skill = spec.skills.get(name)
+        skill = skills_.get(name)
         if skill is None:
             continue
-        kind = skill.curve.kind
-        family = _family(kind)
+        kind, body = curve_of(skill)
+        family = families.get(kind) or families.setdefault(kind, _family(kind))
         if family.batch == "table":
-            pts = getattr(skill.curve, kind)
-            level.points.append(PointsSkill(index[name], np.log10([p.x for p in pts]),
-                                            np.array([p.y for p in pts], dtype=float), kind))
+            xs, ys = nodes.points(body)
+            level.points.append(PointsSkill(index[name], np.log10(xs), np.array(ys, dtype=float), kind))
         elif family.batch == "block":
             by_kind[kind].append(name)
+            bodies_of[name] = body
         else:
             raise UnknownKind(f"no engine path for batch {family.batch!r} of curve family {kind!r}")
     skills = [n for members in by_kind.values() for n in members]
-    z = _latent(spec, skills, samples, seed)
+    z = np.zeros((len(skills), 1)) if samples == 1 or spec is None else _latent(spec, skills, samples, seed)
     # independent stream for the non-location parameters (a point plan draws none: no numpy.random import)
     rng = np.random.default_rng([seed, 1]) if samples > 1 else None
     row = 0
     for kind, members in _blocks(by_kind):
         family = FAMILIES[kind]
-        bodies = [getattr(spec.skills[n].curve, kind) for n in members]
-        columns = {name: [getattr(b, name) for b in bodies] for name in family.names}
+        bodies = list(map(bodies_of.__getitem__, members))
+        columns = {name: nodes.values(bodies, kind, name) for name in family.names}
         zk = z[row:row + len(members)]
         row += len(members)
         n_eps = len(family.drawn)
@@ -278,23 +328,24 @@ def _latent(spec: MapSpec, skills: list[str], samples: int, seed: int) -> np.nda
     return latent(groups, rho_group[groups], rho_group, spec.correlation, samples, rng)
 
 
-def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth: dict[str, int],
-                   levels: list[Level]) -> None:
+def _compile_rules(nodes: SpecNodes | PlainNodes, names: list[str], index: dict[str, int],
+                   depth: dict[str, int], levels: list[Level]) -> None:
     groups: dict[tuple[int, str], list[str]] = {}
-    caps = spec.capabilities
-    for name in names:
-        cap = caps.get(name)
-        if cap is not None:
-            groups.setdefault((depth[name], cap.combine), []).append(name)
+    caps = nodes.capabilities
+    ours = [name for name in names if name in caps]  # in plan order
+    mine = list(map(caps.__getitem__, ours))
+    requires = dict(zip(ours, map(nodes.requires, mine), strict=True))
+    for name, combine in zip(ours, map(nodes.combine, mine), strict=True):
+        groups.setdefault((depth[name], combine), []).append(name)
     position = index.__getitem__
     for (d, name), members in _blocks(dict(sorted(groups.items()))):
         rule = _rule(name)
         if rule.batch == "product":  # most children first: each child slot is then a prefix (weights.py)
-            members = sorted(members, key=lambda n: -len(caps[n].requires))
+            members = sorted(members, key=lambda n: -len(requires[n]))
         block = RuleBlock(name, np.array(list(map(position, members))), np.array([], dtype=int))
         if rule.batch == "product":
             # edge lists built by C-level iteration (chain, map, times): a loop per edge cost 0.3 s
-            reqs = [caps[n].requires for n in members]
+            reqs = list(map(requires.__getitem__, members))
             child_of_edge = list(map(position, chain.from_iterable(reqs)))
             kids = sorted(set(child_of_edge))
             column = dict(zip(kids, range(len(kids)), strict=True))
@@ -309,19 +360,18 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
                 block.copies = block.children[np.array(cols)]
         elif rule.batch == "padded":  # a child once per trial (k_of_n) or once (min)
             repeat = (lambda c: int(c)) if rule.per_trial else (lambda c: 1)  # noqa: E731
-            per_node = [[index[c] for c, count in sorted(spec.capabilities[n].requires.items())
+            per_node = [[index[c] for c, count in sorted(requires[n].items())
                          for _ in range(repeat(count))] for n in members]
             trials = np.full((max(map(len, per_node)), len(members)), -1)
             for j, row in enumerate(per_node):
                 trials[:len(row), j] = row
             block.trials = trials
             if rule.param is not None:
-                block.ks = np.array([getattr(spec.capabilities[n], rule.param) for n in members])
+                block.ks = np.array([nodes.param(caps[n], rule.param) for n in members])
         elif rule.batch == "tail":  # blocks of similar cost (engine/kofn.py)
-            requires = [{index[c]: int(w) for c, w in sorted(spec.capabilities[n].requires.items())}
-                        for n in members]
-            ks = [getattr(spec.capabilities[n], rule.param) for n in members]
-            for rows, tail in kofn.compile_block(requires, ks):
+            counts = [{index[c]: int(w) for c, w in sorted(requires[n].items())} for n in members]
+            ks = [nodes.param(caps[n], rule.param) for n in members]
+            for rows, tail in kofn.compile_block(counts, ks):
                 levels[d].rules.append(RuleBlock(name, block.nodes[rows], block.children, kofn=tail))
             continue
         else:
@@ -329,19 +379,20 @@ def _compile_rules(spec: MapSpec, names: list[str], index: dict[str, int], depth
         levels[d].rules.append(block)
 
 
-def _compile_lenses(spec: MapSpec, names: list[str], depth: dict[str, int], levels: list[Level]) -> None:
+def _compile_lenses(nodes: SpecNodes | PlainNodes, names: list[str], depth: dict[str, int],
+                    levels: list[Level]) -> None:
     groups: dict[tuple[int, str], list[tuple[int, float]]] = {}
-    skills, caps, known = spec.skills, spec.capabilities, {}  # known: each lens looked up once
+    skills, caps, known = nodes.skills, nodes.capabilities, {}  # known: each lens looked up once
+    metric_of = nodes.metric
     for i, name in enumerate(names):
         node = skills.get(name) or caps[name]
-        metric = node.metric
+        metric = metric_of(node)
         if metric is None:
             continue
-        kind = metric.kind
+        kind, value = metric
         lens = known.get(kind) or known.setdefault(kind, _lens(kind))
         if lens.param is None:  # identity: nothing to apply
             continue
-        value = getattr(getattr(metric, kind), lens.param)
         groups.setdefault((depth[name], kind), []).append((i, float(value)))
     for (d, kind), members in sorted(groups.items()):
         levels[d].lenses.append(LensBlock(kind, np.array([m[0] for m in members]),

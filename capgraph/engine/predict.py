@@ -9,10 +9,11 @@ against closed forms and against brentq on the exact curves.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from capgraph.engine import kofn, mc_crossings, workers
 from capgraph.engine.plan import Plan, evaluate, evaluate_on_cores
 from capgraph.kernels.rules import RULES, normal_tail
-from capgraph.kernels.scale import FixedRatio, ScalePoint
+from capgraph.kernels.scale import AXES, FixedRatio, ScalePoint, unit_columns
 
 #: Grid density for the point-estimate pass, and for Monte Carlo passes (whose sampling error
 #: dwarfs the interpolation error, so a coarser grid buys speed for nothing).
@@ -272,40 +273,123 @@ def thresholded(plan: Plan) -> np.ndarray:
 def point_estimates(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
                     data_limit: float | None = None, *, by_log: float | None = None) -> list[Prediction]:
     """Every thresholded node's prediction from a one-sample (point-estimate) plan."""
-    values = evaluate_on_cores(plan, log_x)
-    nodes = thresholded(plan)
-    out: list[Prediction] = []
-    for start in range(0, len(nodes), BATCH_ROWS):
-        batch = nodes[start:start + BATCH_ROWS]
-        curves_ = values[batch]
-        crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
-        _refine_kinks(plan, log_x, batch, crossing)
-        sharp = sharpness(log_x, curves_).tolist()
-        neck = bottlenecks(plan, values, batch, crossing)
-        points = units.points(crossing.log_x, axis)
+    return point_columns(plan, log_x, axis, units, data_limit, by_log=by_log).predictions()
+
+
+@dataclass
+class PointColumns:
+    """:func:`point_estimates` as columns: one entry per thresholded node, in plan order.
+
+    What a prediction of a point estimate holds, as lists and arrays; :meth:`predictions` makes
+    the records, and ``predict --json`` of a large map writes its text from the columns
+    (:mod:`capgraph.outputs.jsonout`) without making them.
+    """
+
+    names: list[str]
+    kinds: list[str]
+    thresholds: np.ndarray
+    status: np.ndarray  # 0 above_at_start, 1 crosses, 2 never (the table's order)
+    #: the crossing's params, tokens and flops (nan where there is none), as its point has them
+    scales: list[list[float]]
+    #: the crossings as points, when the units report a loss too (None: made from ``scales``)
+    points: list[ScalePoint] | None
+    starts: np.ndarray
+    ends: np.ndarray
+    tops: np.ndarray
+    sharpness: np.ndarray  # nan where a curve does not rise
+    bottlenecks: list[str | None]
+    data_limit: float | None = None
+    by: np.ndarray | None = None  # crossed by the scale asked about (None: not asked)
+    #: the curves whose data a row's crossing lies beyond, by row (rows without any left out)
+    extrapolated: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def data_limited(self) -> np.ndarray:
+        """Whether each crossing needs more training tokens than exist."""
+        if self.data_limit is None:
+            return np.zeros(len(self.names), dtype=bool)
         with np.errstate(invalid="ignore"):
-            by = [None] * len(batch) if by_log is None else (crossing.log_x <= by_log + 1e-12).tolist()
-        never = np.isnan(crossing.log_x).tolist()
-        at_start = crossing.at_start.tolist()
-        ends = curves_[:, 0].tolist(), curves_[:, -1].tolist(), curves_.max(axis=1).tolist()
-        columns = zip(batch.tolist(), plan.thresholds[batch].tolist(), never, at_start, points, by, sharp,
-                      *ends, strict=True)
-        for node, threshold, no, first, point, by_row, sharp_row, v0, v1, top in columns:
-            status = "never" if no else "above_at_start" if first else "crosses"
-            point = None if no else point
-            limited = bool(point and data_limit is not None and point.tokens > data_limit)
+            return np.array(self.scales[1], dtype=float) > self.data_limit
+
+    def order(self) -> np.ndarray:
+        """Rows in table order: :func:`sort_key`'s (status, params, name), names by Python's
+        comparison (their rank), so the order is exactly that of ``sorted(key=sort_key)``."""
+        n = len(self.names)
+        rank = np.empty(n, dtype=np.intp)
+        rank[sorted(range(n), key=self.names.__getitem__)] = np.arange(n)
+        params = np.where(self.status != 2, np.array(self.scales[0], dtype=float), 0.0)  # 2: no crossing
+        return np.lexsort((rank, params, self.status))
+
+    def predictions(self) -> list[Prediction]:
+        """The records, in table order."""
+        points = self.points
+        if points is None:
+            points = list(map(ScalePoint, *self.scales))
+        limited = self.data_limited().tolist()
+        by = [None] * len(self.names) if self.by is None else self.by.tolist()
+        rows = list(zip(self.names, self.kinds, self.thresholds.tolist(), self.status.tolist(), points,
+                        limited, self.starts.tolist(), self.ends.tolist(), self.tops.tolist(),
+                        self.sharpness.tolist(), self.bottlenecks, by, strict=True))
+        out = []
+        for i in self.order().tolist():
+            name, kind, threshold, code, point, limit, v0, v1, top, sharp, neck, by_row = rows[i]
+            no, first = code == 2, code == 0
             out.append(_record({  # every field, in Prediction's order
-                "name": plan.names[node], "kind": plan.kinds[node], "threshold": threshold,
-                "status": status, "crossing": point, "data_limited": limited,
+                "name": name, "kind": kind, "threshold": threshold,
+                "status": _STATUSES[code], "crossing": None if no else point, "data_limited": limit,
                 "value_at_start": v0, "value_at_end": v1, "max_value": top,
-                "sharpness_decades": None if math.isnan(sharp_row) else sharp_row,
-                "bottleneck": neck.get(node), "quantiles": None if no else dict.fromkeys(QUANTILES, point),
+                "sharpness_decades": None if math.isnan(sharp) else sharp,
+                "bottleneck": neck, "quantiles": None if no else dict.fromkeys(QUANTILES, point),
                 "p_never": float(no), "p_crossed_by": None if by_row is None else float(by_row),
                 "p_above_at_start": float(first),
-                "p_data_limited": None if data_limit is None else float(limited),
-                "at_medians": None, "why_missing": None, "extrapolated": (),
+                "p_data_limited": None if self.data_limit is None else float(limit),
+                "at_medians": None, "why_missing": None, "extrapolated": self.extrapolated.get(i, ()),
             }))
-    return sorted(out, key=sort_key)
+        return out
+
+
+_STATUSES = ("above_at_start", "crosses", "never")
+
+
+def point_columns(plan: Plan, log_x: np.ndarray, axis: str, units: FixedRatio,
+                  data_limit: float | None = None, *, by_log: float | None = None) -> PointColumns:
+    """:func:`point_estimates` as :class:`PointColumns` (plan order; no record made)."""
+    values = evaluate_on_cores(plan, log_x)
+    nodes = thresholded(plan)
+    with_loss = getattr(units, "law", None) is not None  # a scenario's points carry its own loss
+    parts: list[tuple] = []
+    for start in range(0, len(nodes), BATCH_ROWS):
+        batch = nodes[start:start + BATCH_ROWS]
+        # the nodes of a batch are usually a run of rows: read them in place rather than copy them
+        run = batch[-1] - batch[0] + 1 == len(batch)
+        curves_ = values[batch[0]:batch[-1] + 1] if run else values[batch]
+        crossing = first_crossing(log_x, curves_, plan.thresholds[batch])
+        _refine_kinks(plan, log_x, batch, crossing)
+        neck = bottlenecks(plan, values, batch, crossing)
+        if with_loss:
+            points = units.points(crossing.log_x, axis)
+            scales = [[getattr(p, unit) for p in points] for unit in AXES]
+        else:  # the columns units.points makes its points of
+            points = None
+            scales = unit_columns(units, units.log_params(np.asarray(crossing.log_x, dtype=float), axis))
+        status = np.where(np.isnan(crossing.log_x), 2, np.where(crossing.at_start, 0, 1))
+        with np.errstate(invalid="ignore"):
+            by = None if by_log is None else crossing.log_x <= by_log + 1e-12
+        parts.append((scales, points, status, curves_[:, 0], curves_[:, -1], curves_.max(axis=1),
+                      sharpness(log_x, curves_), by, list(map(neck.get, batch.tolist()))))
+    chain = itertools.chain.from_iterable
+    if not parts:  # no node has a threshold
+        none = np.array([], dtype=float)
+        parts = [([[], [], []], [], np.array([], dtype=int), none, none, none, none,
+                  None if by_log is None else np.array([], dtype=bool), [])]
+    (scales, points, status, starts, ends, tops, sharp, by, necks) = zip(*parts, strict=True)
+    rows = nodes.tolist()
+    units_ = [list(chain(column)) for column in zip(*scales, strict=True)]  # params, tokens, flops
+    return PointColumns(
+        list(map(plan.names.__getitem__, rows)), list(map(plan.kinds.__getitem__, rows)),
+        plan.thresholds[nodes], np.concatenate(status), units_,
+        list(chain(points)) if with_loss else None, np.concatenate(starts), np.concatenate(ends),
+        np.concatenate(tops), np.concatenate(sharp), list(chain(necks)), data_limit,
+        None if by_log is None else np.concatenate(by))
 
 
 def _refine_kinks(plan: Plan, log_x: np.ndarray, batch: np.ndarray, crossing: Crossing) -> None:

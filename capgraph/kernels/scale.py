@@ -44,12 +44,19 @@ def make_point(units: Any, log_params: float) -> ScalePoint:
 
 def make_points(units: Any, log_params: np.ndarray) -> list[ScalePoint]:
     """:func:`make_point` for an array of log10 params, converting whole arrays at once."""
+    columns = unit_columns(units, log_params)
+    if len(columns) == len(AXES):
+        columns.append([None] * len(columns[0]))
+    return [ScalePoint(*row) for row in zip(*columns, strict=True)]
+
+
+def unit_columns(units: Any, log_params: np.ndarray) -> list[list[float]]:
+    """The fields of :func:`make_points`' points as columns: params, tokens, flops and, when
+    ``units`` has a loss law, the loss."""
     columns = [np.power(10.0, units.log_unit(log_params, u)).tolist() for u in AXES]
     if getattr(units, "law", None) is not None:
-        losses = np.power(10.0, units.log_unit(log_params, "loss")).tolist()
-    else:
-        losses = [None] * len(columns[0])
-    return [ScalePoint(*row) for row in zip(*columns, losses, strict=True)]
+        columns.append(np.power(10.0, units.log_unit(log_params, "loss")).tolist())
+    return columns
 
 
 class Conversions:

@@ -35,13 +35,16 @@ from capgraph.engine.predict import (
     GRID_PER_DECADE,
     MC_GRID_PER_DECADE,
     QUANTILES,
+    PointColumns,
     Prediction,
     crossing_samples,
     grid,
+    point_columns,
     point_estimates,
 )
 from capgraph.engine.workers import can_fork, cores
 from capgraph.format import graph as graphs
+from capgraph.format.plain import PlainNodes, plain_settings
 from capgraph.format.problems import pydantic_problems
 from capgraph.format.scenarios import BASELINE, merge_patch, merged_document
 from capgraph.format.schema import MapSpec, field_names
@@ -122,26 +125,50 @@ class CapabilityMap:
     ('chain', 'crosses', '5.7e+11')
     """
 
-    def __init__(self, spec: MapSpec, document: Document | None = None, *, efficiency: float = 1.0,
-                 scenario: str | None = None) -> None:
+    def __init__(self, spec: MapSpec | None, document: Document | None = None, *, efficiency: float = 1.0,
+                 scenario: str | None = None, settings: MapSpec | None = None) -> None:
+        """``spec`` None: a plainly written map (:func:`capgraph.format.plain.plain_settings` cleared
+        ``document`` and gave its ``settings``), compiled from the document's nodes; its
+        :attr:`spec` is validated only when something asks for it."""
         #: Scale range (on the map's axis) of the data behind each fitted or ``points`` curve.
         self.data_spans: dict[str, tuple[float, float]] = {}
-        self._fit_specs = {name: s.curve.fit for name, s in spec.skills.items() if s.curve.fit is not None}
-        if any(skill.curve.fit is not None for skill in spec.skills.values()):
-            # scipy.optimize: imported only when needed
-            from capgraph.evidence.fitmap import resolve_fits_with_data
+        #: The table curves' skills (name: family, first and last scale of the table) of a plain map.
+        self._tables: dict[str, tuple[str, float, float]] | None = None
+        nodes = None
+        if spec is None:
+            if settings is None or document is None:
+                raise ValueError("a map without a spec needs its settings and its document")
+            nodes = PlainNodes(document.data, settings)
+            self._fit_specs, self._tables = {}, {}
+            for name, skill in nodes.skills.items():
+                kind, body = nodes.curve(skill)
+                if FAMILIES[kind].batch == "table":
+                    self._tables[name] = (kind, body[0][0], body[-1][0])
+                    if kind == "points":
+                        self.data_spans[name] = (body[0][0], body[-1][0])
+            self.__dict__["uncertain"] = False  # a plain map has no ranges
+        else:
+            self._fit_specs = {n: s.curve.fit for n, s in spec.skills.items() if s.curve.fit is not None}
+            if self._fit_specs:
+                # scipy.optimize: imported only when needed
+                from capgraph.evidence.fitmap import resolve_fits_with_data
 
-            # `fit:` curves become the fitted logistic / power law
-            spec, self.data_spans = resolve_fits_with_data(spec, document)
+                # `fit:` curves become the fitted logistic / power law
+                spec, self.data_spans = resolve_fits_with_data(spec, document)
+            settings = spec
         self.fitted = frozenset(self.data_spans)
-        for name, skill in spec.skills.items():
-            if skill.curve.points:
-                self.data_spans[name] = (skill.curve.points[0].x, skill.curve.points[-1].x)
-        self.spec = spec
+        if spec is not None:
+            for name, skill in spec.skills.items():
+                if skill.curve.points:
+                    self.data_spans[name] = (skill.curve.points[0].x, skill.curve.points[-1].x)
+        self._spec = spec
+        #: The map's own keys (scale, threshold, correlation, timeline, name...): :attr:`spec`'s,
+        #: known without validating every node of a plain map (never read its skills from here).
+        self.settings: MapSpec = settings
         self.document = document
         self.path = document.path if document else None
         #: How params, tokens, FLOPs (and loss) relate: FixedRatio or ComputeOptimal.
-        self.units = allocation_for(spec.scale)
+        self.units = allocation_for(settings.scale)
         #: Multiplier on effective compute (a scenario's ``efficiency``); 1 for a map as written.
         self.efficiency = efficiency
         self.scenario_name = scenario
@@ -152,8 +179,16 @@ class CapabilityMap:
         self._check_range(document)
         # the levels validation found, when this document was validated into this spec's hierarchy
         self._depth = document.depth if document is not None else None
-        self.plan: Plan = self._adapt(compile_plan(spec, depth=self._depth))
+        self.plan: Plan = self._adapt(compile_plan(spec, depth=self._depth, nodes=nodes))
         self._sampled: dict[tuple[int, int], Plan] = {}
+
+    @property
+    def spec(self) -> MapSpec:
+        """The validated map (of a plain map: validated on first use, which cannot fail)."""
+        if self._spec is None:
+            with _gc_paused():
+                self._spec = validate(self.document)
+        return self._spec
 
     def _check_range(self, document: Document | None) -> None:
         """Refuse a map whose search range converts to params, tokens or FLOPs beyond float range.
@@ -168,7 +203,7 @@ class CapabilityMap:
                     message = (f"the search range reaches 10^{value:.4g} {other} under this allocation, "
                                f"beyond 1e±{FLOAT_LOG10_MAX}, the range capgraph computes in; "
                                "narrow scale.range or change the allocation")
-                    scale = self.spec.scale
+                    scale = self.settings.scale
                     where = ("scale", "tokens_per_param" if scale.range is None and scale.allocation is None
                              else "allocation" if scale.range is None else "range")
                     problem = (document.problem(where, message, key=True) if document
@@ -187,13 +222,13 @@ class CapabilityMap:
 
     @property
     def name(self) -> str:
-        if self.spec.name:
-            return self.spec.name
+        if self.settings.name:
+            return self.settings.name
         return Path(self.path).stem if self.path else "capability map"
 
     @property
     def axis(self) -> str:
-        return self.spec.scale.axis
+        return self.settings.scale.axis
 
     @property
     def grid_axis(self) -> str:
@@ -203,8 +238,8 @@ class CapabilityMap:
     @property
     def log_range(self) -> tuple[float, float]:
         """log10 of the search range on the grid axis (a loss range becomes its FLOPs range)."""
-        lo, hi = self.spec.scale.bounds
-        if self.axis == "loss" and self.spec.scale.range is not None:
+        lo, hi = self.settings.scale.bounds
+        if self.axis == "loss" and self.settings.scale.range is not None:
             ends = self.units.convert(np.log10([hi, lo]), "loss", "flops")
             return float(ends[0]), float(ends[1])
         return float(np.log10(lo)), float(np.log10(hi))
@@ -213,7 +248,7 @@ class CapabilityMap:
     def axis_bounds(self) -> tuple[float, float]:
         """The search range on the map's own axis (for a loss axis: lowest, highest loss)."""
         if self.axis != "loss":
-            return self.spec.scale.bounds
+            return self.settings.scale.bounds
         hi, lo = (float(10.0 ** self.units.convert(x, "flops", "loss")) for x in self.log_range)
         return lo, hi
 
@@ -257,12 +292,10 @@ class CapabilityMap:
         """Things that are allowed but worth knowing, located in the map file."""
         out = []
         lo, hi = self.axis_bounds
-        for name, skill in self.spec.skills.items():
-            kind = skill.curve.kind
-            points = getattr(skill.curve, kind) if FAMILIES[kind].batch == "table" else None
-            if points and (lo < points[0].x or hi > points[-1].x):
+        for name, (kind, first, last) in self._table_spans():
+            if lo < first or hi > last:
                 loc = ("skills", name, "curve", kind)
-                message = (f"'{name}' extrapolates: its points cover {points[0].x:g}–{points[-1].x:g} "
+                message = (f"'{name}' extrapolates: its points cover {first:g}–{last:g} "
                            f"but the range is {lo:g}–{hi:g}; the value is held flat outside them")
                 out.append(self._problem(loc, message))
         for name in sorted(self.fitted):
@@ -273,13 +306,27 @@ class CapabilityMap:
                 out.append(self._problem(("skills", name, "curve", "fit"), message))
         return out
 
+    def _table_spans(self) -> Iterator[tuple[str, tuple[str, float, float]]]:
+        """Each skill with a table curve (``points``): its family and first and last scale."""
+        if self._tables is not None:
+            yield from self._tables.items()
+            return
+        for name, skill in self.spec.skills.items():
+            kind = skill.curve.kind
+            points = getattr(skill.curve, kind) if FAMILIES[kind].batch == "table" else None
+            if points:
+                yield name, (kind, points[0].x, points[-1].x)
+
     def extrapolated(self, p: Prediction) -> tuple[str, ...]:
         """The fitted or ``points`` curves under ``p`` whose data its crossing lies beyond."""
         if p.crossing is None or not self.data_spans:
             return ()
-        at = getattr(p.crossing, self.axis)
-        return tuple(name for name in self._curves_under(p.name)
-                     if not self.data_spans[name][0] <= at <= self.data_spans[name][1])
+        return self._beyond_data(p.name, getattr(p.crossing, self.axis))
+
+    def _beyond_data(self, name: str, at: float) -> tuple[str, ...]:
+        """The curves under ``name`` whose data ``at`` (a scale on the map's axis) lies beyond."""
+        return tuple(curve for curve in self._curves_under(name)
+                     if not self.data_spans[curve][0] <= at <= self.data_spans[curve][1])
 
     def data_points(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The observations behind skill ``name``'s curve, scales on the map's axis: the rows a
@@ -339,7 +386,7 @@ class CapabilityMap:
         return log_x
 
     def _log_date(self, day) -> float:
-        timeline = self.spec.timeline
+        timeline = self.settings.timeline
         if timeline is None:
             raise ValueError(f"{day.isoformat()} is a date, but the map has no timeline to turn dates "
                              "into compute; add a timeline block or give a scale")
@@ -377,7 +424,7 @@ class CapabilityMap:
         """
         if not self.uncertain or samples <= 1:
             return None
-        floats = float(samples) * (8 * len(self.spec.skills) + 7 * len(self.plan))
+        floats = float(samples) * (8 * self.plan.kinds.count("skill") + 7 * len(self.plan))
         return memory_refusal(floats, f"--samples {samples:,}")
 
     def at(self, scale: float | str, unit: str | None = None, *, samples: int = DEFAULT_SAMPLES,
@@ -440,52 +487,87 @@ class CapabilityMap:
         return CrossingDraws(names, found, self.grid_axis, self.units, seed)
 
     def _predict(self, samples, seed, by, by_unit, progress) -> list[Prediction]:
+        if not self.monte_carlo(samples):
+            return self._point_columns(by, by_unit).predictions()
         lo, hi = self.log_range
         by_log = None if by is None else self.log_axis(by, by_unit)
         fine = grid(lo, hi, GRID_PER_DECADE)
-        limit = self.spec.scale.data_limit
+        limit = self.settings.scale.data_limit
 
         def point_pass() -> list[Prediction]:
             return point_estimates(self.plan, fine, self.grid_axis, self._reporting, limit, by_log=by_log)
 
-        if self.monte_carlo(samples):
-            plan_at_medians = self.plan  # compiled here, once, before a child copies this process
-            # the point estimate, made by another core while this one draws the parameters
-            at_medians = in_child(point_pass, fork=can_fork() and cores() > 1)
-            plan = self.sampled_plan(samples, seed)
-            log_x = grid(lo, hi, MC_GRID_PER_DECADE)
-            chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
-            extras: dict[str, np.ndarray] = {}
-            log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
-            point = central_predictions(plan_at_medians, at_medians.result(), fine, log_cross, extras,
-                                        self.grid_axis, self._reporting, limit, by_log)
-        else:
-            point = point_pass()
+        plan_at_medians = self.plan  # compiled here, once, before a child copies this process
+        # the point estimate, made by another core while this one draws the parameters
+        at_medians = in_child(point_pass, fork=can_fork() and cores() > 1)
+        plan = self.sampled_plan(samples, seed)
+        log_x = grid(lo, hi, MC_GRID_PER_DECADE)
+        chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
+        extras: dict[str, np.ndarray] = {}
+        log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
+        point = central_predictions(plan_at_medians, at_medians.result(), fine, log_cross, extras,
+                                    self.grid_axis, self._reporting, limit, by_log)
         if self.data_spans:
             point = self._mark_extrapolated(point)
         return point
 
-    def _mark_extrapolated(self, predictions: list[Prediction]) -> list[Prediction]:
-        """``predictions`` with :meth:`extrapolated` filled in, asked only of the few that can have any.
+    def point_columns(self, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                      by: float | str | None = None, by_unit: str | None = None) -> PointColumns | None:
+        """:meth:`predict`'s answer as columns (in plan order) when it is a point estimate (a map
+        without ranges, or ``samples`` of 0 or 1); None when it is a Monte Carlo one.
 
-        A crossing lies within the data of every curve under its node exactly when it is at least
-        the largest start and at most the smallest end of their spans, two numbers per node found
-        level by level; the names are listed (and the prediction copied) only where that fails.
+        ``PointColumns.predictions()`` is then ``predict()``; a writer of 100,000 predictions can
+        read the columns instead of making a record for each.
         """
-        first, last = self._span_envelope()
-        rows = np.fromiter(map(self.plan.index.__getitem__, map(attrgetter("name"), predictions)),
-                           dtype=np.intp, count=len(predictions))
+        if self.monte_carlo(samples):
+            return None
+        with _gc_paused():
+            return self._point_columns(by, by_unit)
+
+    def _point_columns(self, by, by_unit) -> PointColumns:
+        lo, hi = self.log_range
+        by_log = None if by is None else self.log_axis(by, by_unit)
+        columns = point_columns(self.plan, grid(lo, hi, GRID_PER_DECADE), self.grid_axis, self._reporting,
+                                self.settings.scale.data_limit, by_log=by_log)
+        if self.data_spans:
+            if columns.points is not None:
+                at = [getattr(p, self.axis) for p in columns.points]
+            else:
+                at = columns.scales[AXES.index(self.axis)]
+            columns.extrapolated = self._extrapolated_rows(columns.names, np.array(at, dtype=float),
+                                                           columns.status != 2)
+        return columns
+
+    def _mark_extrapolated(self, predictions: list[Prediction]) -> list[Prediction]:
+        """``predictions`` with :meth:`extrapolated` filled in (see :meth:`_extrapolated_rows`)."""
         axis = attrgetter(self.axis)
         at = np.array([np.nan if p.crossing is None else axis(p.crossing) for p in predictions], dtype=float)
         crossed = np.fromiter((p.crossing is not None for p in predictions), dtype=bool,
                               count=len(predictions))
+        out = list(predictions)
+        for i, names in self._extrapolated_rows(list(map(attrgetter("name"), predictions)), at,
+                                                crossed).items():
+            out[i] = replace(out[i], extrapolated=names)
+        return out
+
+    def _extrapolated_rows(self, names: list[str], at: np.ndarray, crossed: np.ndarray
+                           ) -> dict[int, tuple[str, ...]]:
+        """:meth:`extrapolated` of the crossings ``at`` (on the map's axis) of the nodes ``names``
+        (where ``crossed``), by position, where there are any; asked only of the few that can.
+
+        A crossing lies within the data of every curve under its node exactly when it is at least
+        the largest start and at most the smallest end of their spans, two numbers per node found
+        level by level; the names are listed only where that fails.
+        """
+        first, last = self._span_envelope()
+        rows = np.fromiter(map(self.plan.index.__getitem__, names), dtype=np.intp, count=len(names))
         with np.errstate(invalid="ignore"):
             inside = (first[rows] <= at) & (at <= last[rows])  # nan outside, as in extrapolated()
-        out = list(predictions)
+        out = {}
         for i in np.flatnonzero(crossed & ~inside).tolist():
-            names = self.extrapolated(out[i])
-            if names:
-                out[i] = replace(out[i], extrapolated=names)
+            found = self._beyond_data(names[i], float(at[i]))
+            if found:
+                out[i] = found
         return out
 
     def _span_envelope(self) -> tuple[np.ndarray, np.ndarray]:
@@ -584,14 +666,21 @@ class CapabilityMap:
 
     def data_limit_check(self, p: Prediction):
         """The crossing of ``p`` against ``scale.data_limit`` (None without a limit or a crossing)."""
-        limit = self.spec.scale.data_limit
+        limit = self.settings.scale.data_limit
         if limit is None or p.crossing is None:
             return None
         return check_data_limit(self.units, p.crossing, limit, self.efficiency)
 
     def date(self, flops: float | None) -> str | None:
         """ISO date at which the map's ``timeline`` reaches ``flops`` (None without a timeline)."""
-        return crossing_date(self.spec.timeline, flops)
+        return crossing_date(self.settings.timeline, flops)
+
+    def shared_outlook(self) -> dict[str, Any] | None:
+        """The :meth:`outlook` of every prediction when the map has neither a data limit nor a
+        timeline (all None); None when each prediction has its own."""
+        if self.settings.scale.data_limit is None and self.settings.timeline is None:
+            return dict(_NO_OUTLOOK)
+        return None
 
     def outlook(self, p: Prediction) -> dict[str, Any]:
         """JSON keys a prediction gains from the real world: ``data_limit``, ``date``, ``dates``.
@@ -601,7 +690,7 @@ class CapabilityMap:
         has a timeline, each likewise none where that percentile needs more data than exists or
         lies beyond the range; ``dates_missing`` says why for each one that is none.
         """
-        if self.spec.scale.data_limit is None and self.spec.timeline is None:
+        if self.settings.scale.data_limit is None and self.settings.timeline is None:
             return dict(_NO_OUTLOOK)  # the common case, asked once a prediction
         check = self.data_limit_check(p)
         dated = p.crossing is not None and not (check and check.exceeds)
@@ -614,10 +703,10 @@ class CapabilityMap:
         }
 
     def _quantile_dates(self, p: Prediction) -> tuple[dict[str, str | None] | None, dict[str, str] | None]:
-        timeline = self.spec.timeline
+        timeline = self.settings.timeline
         if timeline is None or not p.quantiles:
             return None, None
-        return quantile_dates(timeline, p.quantiles, self.spec.scale.data_limit, p.why_missing)
+        return quantile_dates(timeline, p.quantiles, self.settings.scale.data_limit, p.why_missing)
 
     def scenario(self, name: str, *, data_limit: float | None = None) -> CapabilityMap:
         """This map under scenario ``name`` (``"baseline"``: as written), optionally with a data limit.
@@ -733,8 +822,7 @@ def load(path: str | Path | Mapping[str, Any]) -> CapabilityMap:
     if isinstance(path, Mapping):
         return loads(path)
     with _gc_paused():
-        document = load_document(path)
-        return CapabilityMap(validate(document), document)
+        return _from_document(load_document(path))
 
 
 def loads(text: str | Mapping[str, Any], name: str = "<map>") -> CapabilityMap:
@@ -749,4 +837,13 @@ def loads(text: str | Mapping[str, Any], name: str = "<map>") -> CapabilityMap:
             document = Document(name, copy.deepcopy(dict(text)))
         else:
             document = parse_document(text, name)
-        return CapabilityMap(validate(document), document)
+        return _from_document(document)
+
+
+def _from_document(document: Document) -> CapabilityMap:
+    """The map of a read document: cleared by :func:`plain_settings` when written plainly (no
+    model per node), else validated in full (every problem located)."""
+    settings = plain_settings(document)
+    if settings is not None:
+        return CapabilityMap(None, document, settings=settings)
+    return CapabilityMap(validate(document), document)

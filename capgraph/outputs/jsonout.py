@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from capgraph.core import jsonsafe
 
 if TYPE_CHECKING:  # type names only: importing the façade would load the engine
-    from capgraph.engine.predict import Prediction
+    from capgraph.engine.predict import PointColumns, Prediction
     from capgraph.kernels.scale import ScalePoint
     from capgraph.model.capmap import CapabilityMap
 
@@ -54,13 +54,20 @@ def emit_predictions(cmap: CapabilityMap, options: dict[str, Any], only: set[str
     whole answer through the general writer, so the output is the same either way
     (tests/test_fastpaths.py holds it to that).
     """
-    predictions = cmap.predict(**options)
-    if only is not None:
-        predictions = [p for p in predictions if p.name in only]
+    columns, outlook = cmap.point_columns(**options), cmap.shared_outlook()
+    items = None if columns is None or outlook is None else columns_text(columns, outlook, only)
+    predictions: list[Prediction] = []
+    if items is None:
+        predictions = columns.predictions() if columns is not None else cmap.predict(**options)
+        if only is not None:
+            predictions = [p for p in predictions if p.name in only]
     try:
-        items = predictions_text(predictions, cmap.outlook)
+        if items is None:
+            items = predictions_text(predictions, cmap.outlook)
         envelope = json.dumps(cmap.predict_envelope([], **options), ensure_ascii=False, allow_nan=False)
     except (ValueError, TypeError):
+        if columns is not None and not predictions:
+            predictions = [p for p in columns.predictions() if only is None or p.name in only]
         emit_json(cmap.predict_envelope([{**p.to_json(), **cmap.outlook(p)} for p in predictions], **options))
         return
     # '"capabilities": []' can only be the key itself: inside a JSON string every quote is escaped
@@ -137,6 +144,74 @@ def _prediction(p: Prediction, outlook: dict[str, Any], few: dict[float, str]) -
             f'"p_data_limited": {"null" if limited is None else f(limited)}, '
             f'"extrapolated": {_value(list(p.extrapolated)) if p.extrapolated else "[]"}'
             f'{_tail(p, outlook)}}}')
+
+
+def columns_text(c: PointColumns, outlook: dict[str, Any], only: set[str] | None = None
+                 ) -> list[str] | None:
+    """The text :func:`predictions_text` gives for ``c.predictions()`` (those named in ``only``,
+    when given), written from the columns: no record is made, and each column's numbers are
+    written by one C-level ``map``. ``outlook`` is every prediction's (the map's shared outlook).
+
+    None where the columns hold what this writer does not: points with a loss, or a number that
+    is not finite (the records then go through :func:`predictions_text` or the general writer).
+    """
+    import numpy as np  # deferred: --help and the commands without a map do not load numpy (start-up)
+
+    if c.points is not None or any(v is not None for v in outlook.values()):
+        return None
+    crossed = c.status != 2
+    scales = [np.array(column, dtype=float) for column in c.scales]
+    numbers = [c.thresholds, c.starts, c.ends, c.tops, *(column[crossed] for column in scales)]
+    if not all(np.isfinite(column).all() for column in numbers):
+        return None
+    order = c.order()
+    if only is not None:
+        order = order[np.fromiter(map(only.__contains__, c.names), dtype=bool, count=len(c.names))[order]]
+    rows = order.tolist()
+
+    def pick(column: Any) -> list[Any]:
+        return list(map(column.__getitem__, rows)) if isinstance(column, list) else column[order].tolist()
+
+    status = c.status[order]
+    units = (map(_float, column[order].tolist()) for column in scales)  # nan where none: then null
+    crossing = list(map(_POINT.__mod__, zip(*units, strict=True)))
+    for i in np.flatnonzero(status == 2).tolist():
+        crossing[i] = "null"
+    sharp = c.sharpness[order]
+    flags = ("false", "true")
+    chances = ("0.0", "1.0")
+    limited = c.data_limited()[order].tolist()
+    extrapolated = c.extrapolated
+    ends = list(map(_float, pick(c.ends)))
+    return list(map(_PREDICTION.__mod__, zip(
+        map(_string, pick(c.names)), map(_string, pick(c.kinds)), map(_float, pick(c.thresholds)),
+        map(_STATUS.__getitem__, status.tolist()), crossing, map(flags.__getitem__, limited),
+        map(_float, pick(c.starts)), ends, _tops(c.tops[order], c.ends[order], ends),
+        ["null" if s != s else _float(s) for s in sharp.tolist()],
+        ["null" if n is None else _string(n) for n in pick(c.bottlenecks)],
+        [f'{{"p5": {x}, "p50": {x}, "p95": {x}}}' if x != "null" else x for x in crossing],
+        map(chances.__getitem__, (status == 2).tolist()), map(chances.__getitem__, (status == 0).tolist()),
+        itertools.repeat("null") if c.by is None else map(chances.__getitem__, c.by[order].tolist()),
+        itertools.repeat("null") if c.data_limit is None else map(chances.__getitem__, limited),
+        [_value(list(extrapolated[i])) if i in extrapolated else "[]" for i in rows],
+        itertools.repeat(_empty(tuple(outlook))))))
+
+
+def _tops(tops: Any, ends: Any, end_texts: list[str]) -> list[str]:
+    """The text of each curve's highest value: its value at the end's text where the two are the
+    same float (most curves rise), written anew elsewhere (and at zero, which may be -0.0)."""
+    texts = list(end_texts)
+    for i in ((tops != ends) | (tops == 0)).nonzero()[0].tolist():
+        texts[i] = _float(float(tops[i]))
+    return texts
+
+
+_PREDICTION = ('{"name": %s, "kind": %s, "threshold": %s, "status": %s, "crossing": %s, '
+               '"data_limited": %s, "value_at_start": %s, "value_at_end": %s, "max_value": %s, '
+               '"sharpness_decades": %s, "bottleneck": %s, "quantiles": %s, "p_never": %s, '
+               '"p_above_at_start": %s, "p_crossed_by": %s, "p_data_limited": %s, "extrapolated": %s%s}')
+_POINT = '{"params": %s, "tokens": %s, "flops": %s}'
+_STATUS = ('"above_at_start"', '"crosses"', '"never"')
 
 
 def _bool(v: Any) -> str:
