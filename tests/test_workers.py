@@ -217,3 +217,17 @@ def test_a_call_in_a_child_gives_its_answer_or_its_error_later():
     pid = forgotten.pid
     del forgotten  # never asked for: the child is ended, not left behind
     assert not _alive(pid)
+
+
+def test_no_child_to_be_had_means_the_work_is_done_here(monkeypatch):
+    from capgraph.core import interrupt
+
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # fork's EAGAIN
+
+    monkeypatch.setattr(os, "fork", refuse)
+    out = workers.ForkPool(2).empty((5,), float)
+    runner = workers.ForkPool(2)
+    assert sorted(runner.run([lambda i=i: out.__setitem__(i, i) for i in range(5)], list(range(5)))) == [0, 1, 2, 3, 4]
+    assert out.tolist() == [0, 1, 2, 3, 4]
+    assert interrupt.in_child(lambda: 42).result() == 42

@@ -71,12 +71,18 @@ class Pending(Generic[T]):
 def in_child(call: Callable[[], T], fork: bool = True) -> Pending[T]:
     """Start ``call()`` in a forked child and return at once; ``.result()`` gives its answer.
 
-    With ``fork`` false the call runs here, before this returns. The answer comes back pickled.
+    With ``fork`` false (or no child to be had) the call runs here, before this returns. The
+    answer comes back pickled.
     """
     if not fork:
         return Pending(value=call())
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory or process left for a child: the call runs here
+        os.close(read_end)
+        os.close(write_end)
+        return Pending(value=call())
     if pid == 0:  # the child: answer on the pipe, then leave without running any cleanup of the parent's
         status = 0
         try:

@@ -142,7 +142,10 @@ class ForkPool(InlinePool):
         finished: set[int] = set()
         try:
             for _ in range(self.workers - 1):
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError:  # no memory or process left for another: the workers there are
+                    break
                 if pid == 0:
                     _child(calls, tickets, todo_read, done_read, done_write)
                 children.append(pid)
