@@ -84,25 +84,42 @@ def truncated_draws(values: list[float | Interval], eps: np.ndarray, low: float 
     (the same normal tails, cut at the bounds), so the three percentiles are exact. Where a bound
     cuts inside [p5, p95] the whole distribution is truncated instead. Points ignore ``eps``.
     ``low``/``high`` may be arrays broadcasting to (n, samples), e.g. a floor bounded by its own
-    draw's ceiling.
+    draw's ceiling. A draw of the middle 90% that no bound cuts (nine in ten, on most maps) is the
+    split normal at ``eps`` itself: only the others go through ndtr and its inverse.
     """
-    from scipy.special import ndtr, ndtri  # deferred: only ranged maps draw; saves start-up
+    from scipy.special import ndtr  # deferred: only ranged maps draw; saves start-up
 
     mu = np.array([median(v) for v in values])[:, None]
     lower, upper = (np.array(s)[:, None] for s in zip(*(_sigmas(v) for v in values), strict=True))
-    ranged = (lower > 0) | (upper > 0)
+    shape = np.broadcast_shapes(np.shape(eps), np.shape(low), np.shape(high), mu.shape)
+    ranged = np.broadcast_to((lower > 0) | (upper > 0), shape)
     lo_s, hi_s = np.where(lower > 0, lower, 1.0), np.where(upper > 0, upper, 1.0)
     # the split normal's CDF at the bounds (each half holds half the mass)
     # (a half of zero width is a point mass at the median)
     a = np.where(lower > 0, ndtr((low - mu) / lo_s), np.where(low < mu, 0.0, 0.5))
     b = np.where(upper > 0, ndtr((high - mu) / hi_s), np.where(high >= mu, 1.0, 0.5))
+    tails = np.broadcast_to((a <= 0.05) & (b >= 0.95), shape)
+    drawn = mu + np.where(eps < 0, lower, upper) * eps  # the split normal's own quantile at eps
+    hard = ranged & ~(tails & (np.abs(eps) < Z95))
+    if hard.any():
+        drawn = np.array(np.broadcast_to(drawn, shape))
+        mu_, lower_, upper_, eps_, a_, b_ = (np.broadcast_to(x, shape)[hard]
+                                             for x in (mu, lower, upper, eps, a, b))
+        drawn[hard] = _cut(mu_, lower_, upper_, eps_, a_, b_, tails[hard])
+    return np.where(ranged, np.clip(drawn, low, high), mu + 0.0 * eps)
+
+
+def _cut(mu: np.ndarray, lower: np.ndarray, upper: np.ndarray, eps: np.ndarray, a: np.ndarray,
+         b: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    """Draws of :func:`truncated_draws` (1-d arrays alike) that a bound cuts or that lie in the
+    tails, through the CDF ``ndtr(eps)``, remapped onto [a, b], and its inverse."""
+    from scipy.special import ndtr, ndtri  # deferred: only ranged maps draw; saves start-up
+
     u = ndtr(eps)
-    tails = (a <= 0.05) & (b >= 0.95)
     in_tails = np.where(u < 0.05, a + (u / 0.05) * (0.05 - a),
                         np.where(u > 0.95, 0.95 + ((u - 0.95) / 0.05) * (b - 0.95), u))
     u = np.clip(np.where(tails, in_tails, a + u * (b - a)), 1e-16, 1 - 1e-16)
-    drawn = mu + np.where(u < 0.5, lower, upper) * ndtri(u)
-    return np.where(ranged, np.clip(drawn, low, high), mu + 0.0 * eps)
+    return mu + np.where(u < 0.5, lower, upper) * ndtri(u)
 
 
 def latent(groups: np.ndarray, rho_skill: np.ndarray, rho_group: np.ndarray, rho_map: float,
