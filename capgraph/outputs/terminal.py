@@ -255,8 +255,8 @@ _LABEL_ROOM = 24
 def outlook_table(cmap: CapabilityMap, predictions: list[Prediction]) -> Table | None:
     """Loss, data limit and date of each crossing; None when the map has none of them to show."""
     law = getattr(cmap.units, "law", None)
-    limit = cmap.spec.scale.data_limit
-    timeline = cmap.spec.timeline
+    limit = cmap.settings.scale.data_limit
+    timeline = cmap.settings.timeline
     if law is None and limit is None and timeline is None:
         return None
     title = f"{cmap.name}: in the world"
