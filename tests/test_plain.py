@@ -227,6 +227,31 @@ def test_a_plain_map_validates_its_spec_only_when_asked(tmp_path):
     assert cmap.warnings() == full.warnings() and cmap.samples_refusal(10**9) == full.samples_refusal(10**9)
 
 
+def test_a_plain_map_answers_as_its_validated_map(tmp_path):
+    """Warnings (points that do not cover the range), the data behind curves, predictions."""
+    path = tmp_path / "m.yaml"
+    path.write_text("""
+scale: {axis: params, range: [1.0e+8, 1.0e+14]}
+skills:
+  a: {curve: {logistic: {midpoint: 1.0e+10, slope: 1.5, floor: 0.0}}, threshold: 0.5}
+  b: {curve: {points: [[1.0e+9, 0.1], [1.0e+12, 0.9]]}, threshold: 0.5, metric: {pass_at: {k: 3}}}
+  c: {curve: {power_law: {scale: 3.0e+9, exponent: 0.3}}}
+capabilities:
+  x: {requires: {a: 2, b: 1}, combine: k_of_n, k: 2, threshold: 0.6}
+  y: {requires: {x: 1, c: 1.5}, combine: mean, metric: {exact_match: {length: 3}}}
+""")
+    cmap = capgraph.load(path)
+    assert cmap._spec is None
+    full = CapabilityMap(validate(cmap.document), cmap.document)
+    assert [str(w) for w in cmap.warnings()] == [str(w) for w in full.warnings()] != []
+    assert cmap.fitted == full.fitted and cmap.data_spans == full.data_spans
+    for name in cmap.nodes:
+        ours, theirs = cmap.data_points(name), full.data_points(name)
+        assert (ours is None) == (theirs is None) and (ours is None or all(map(np.array_equal, ours, theirs)))
+    assert cmap.predict_json(by="1e12") == full.predict_json(by="1e12")
+    assert cmap.at("1e11").to_json() == full.at("1e11").to_json()
+
+
 OPTIONS = [{}, {"by": "1e11"}, {"by": "1e21", "by_unit": "flops"}]
 
 

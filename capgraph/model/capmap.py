@@ -144,8 +144,6 @@ class CapabilityMap:
                 kind, body = nodes.curve(skill)
                 if FAMILIES[kind].batch == "table":
                     self._tables[name] = (kind, body[0][0], body[-1][0])
-                    if kind == "points":
-                        self.data_spans[name] = (body[0][0], body[-1][0])
             self.__dict__["uncertain"] = False  # a plain map has no ranges
         else:
             self._fit_specs = {n: s.curve.fit for n, s in spec.skills.items() if s.curve.fit is not None}
@@ -161,6 +159,10 @@ class CapabilityMap:
             for name, skill in spec.skills.items():
                 if skill.curve.points:
                     self.data_spans[name] = (skill.curve.points[0].x, skill.curve.points[-1].x)
+        else:
+            for name, (kind, first, last) in (self._tables or {}).items():
+                if kind == "points":
+                    self.data_spans[name] = (first, last)
         self._spec = spec
         #: The map's own keys (scale, threshold, correlation, timeline, name...): :attr:`spec`'s,
         #: known without validating every node of a plain map (never read its skills from here).
