@@ -162,6 +162,10 @@ def _edits():
         ("floor 0", set_(logistic, ["curve", "logistic", "floor"], 0.0)),
         ("ceiling 1", set_(logistic, ["curve", "logistic", "ceiling"], 1.0)),
         ("ceiling 1.5", set_(logistic, ["curve", "logistic", "ceiling"], 1.5)),
+        ("ceiling 0 under the default floor", lambda d: logistic(d)["curve"].update(
+            logistic={"midpoint": 1e10, "slope": 1.0, "ceiling": 0.0})),
+        ("ceiling alone", lambda d: logistic(d)["curve"].update(
+            logistic={"midpoint": 1e10, "slope": 1.0, "ceiling": 0.5})),
         ("floor above ceiling", ordered),
         ("a range", set_(logistic, ["curve", "logistic", "slope"], {"p5": 1.0, "p95": 2.0})),
         ("two curves", set_(logistic, ["curve", "power_law"], {"scale": 1e9, "exponent": 0.3})),

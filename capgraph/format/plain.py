@@ -82,7 +82,8 @@ def _parameters() -> dict[str, tuple[dict[str, Any], frozenset[str], tuple]]:
         for p in family.params:  # as schema._param_field chooses the parameter's type
             spans[p.name] = _unit if not p.log and p.closed and p.bounds == (0.0, 1.0) else _above_zero
         required = frozenset(p.name for p in family.params if p.default is None)
-        ordered = tuple((p.above, p.name) for p in family.params if p.above)
+        # pydantic checks a written upper one against the lower one, written or at its default
+        ordered = tuple((p.above, p.name, family.param(p.above).default) for p in family.params if p.above)
         out[name] = (spans, required, ordered)
     return out
 
@@ -124,7 +125,7 @@ def _plain_block(kind: str, body: Any) -> bool:
         test = spans.get(name)
         if test is None or not test(value):
             return False
-    return all(body[low] < body[high] for low, high in ordered if low in body and high in body)
+    return all(body.get(low, default) < body[high] for low, high, default in ordered if high in body)
 
 
 def _plain_points(body: Any) -> bool:
