@@ -219,6 +219,36 @@ def test_an_edited_map_is_plain_only_if_valid_with_the_same_plan(edit):
         assert_plain_means_valid(data)
 
 
+_VALUES = [0.0, -0.0, 0.5, 1.0, 1.5, -1.0, 0, 1, 2, 3, True, None, "0.5", "7B", float("nan"),
+           float("inf"), 1e10, 2.5, [1.0, 2.0], [], {}, {"p5": 1.0, "p95": 2.0}, "identity", "all"]
+_KEYS = ["threshold", "correlation", "k", "combine", "metric", "description", "requires", "curve",
+         "midpoint", "slope", "floor", "ceiling", "scale", "exponent", "points", "length", "options",
+         "identity", "pass_at", "exact_match", "multiple_choice", "logistic", "power_law", "x"]
+
+
+def test_random_edits_are_plain_only_if_valid_with_the_same_plan():
+    """Any value at any key of a node (or a key removed): cleared only if valid, then the same plan."""
+    rng = np.random.default_rng(7)
+    base = generate(40, seed=9)
+    cleared = 0
+    for _ in range(150):
+        data = copy.deepcopy(base)
+        group = data["skills"] if rng.random() < 0.5 else data["capabilities"]
+        node = group[rng.choice(sorted(group))]
+        while True:  # down into a random mapping of the node, then change one key of it
+            inner = [v for v in node.values() if isinstance(v, dict) and v]
+            if not inner or rng.random() < 0.4:
+                break
+            node = inner[rng.integers(len(inner))]
+        key = str(rng.choice(sorted(node) + _KEYS))
+        if rng.random() < 0.2:
+            node.pop(key, None)
+        else:
+            node[key] = copy.deepcopy(_VALUES[rng.integers(len(_VALUES))])
+        cleared += assert_plain_means_valid(data)
+    assert 10 < cleared < 140  # both kinds of outcome were tried
+
+
 def test_a_plain_map_validates_its_spec_only_when_asked(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(generate(120, seed=2)))

@@ -33,8 +33,6 @@ _CAPABILITY_KEYS = frozenset({"description", "requires", "combine", "k", "metric
 _INF = math.inf
 
 
-
-
 def plain_settings(doc: Document) -> MapSpec | None:
     """The map's own keys validated (a :class:`MapSpec` whose skills are a stand-in), when every
     node of ``doc`` is written plainly and the map has no problem; else None (validate it fully).
