@@ -235,3 +235,21 @@ def test_fitted_curves_know_their_data(write_map):
     table = run("predict", path).stdout
     assert "†" in table and "beyond the data behind step" in table
     assert "extrapolates" in run("check", path).stderr
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 2000, 2001])
+def test_row_quantiles_and_medians_are_numpys_from_one_sort(n):
+    from capgraph.engine.central import row_medians, row_quantiles
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(40, n))
+    x[::3] = np.round(x[::3], 1)  # ties
+    x[1::4, : n // 2] = 1e6  # draws that never cross, placed beyond the range
+    assert np.array_equal(row_quantiles(x, [0.05, 0.5, 0.95]), np.quantile(x, [0.05, 0.5, 0.95], axis=1).T)
+    single = x.astype(np.float32)  # the two middle values averaged in float64
+    assert np.array_equal(row_medians(single), np.median(single.astype(float), axis=1))
+    x[::5, n - 1] = np.nan  # sharpness: a draw that does not rise
+    x[0] = np.nan  # no draw rises: nan
+    with pytest.warns(RuntimeWarning, match="All-NaN slice"):
+        expected = np.nanmedian(x, axis=1)
+    assert np.array_equal(row_medians(x, skip_nan=True), expected, equal_nan=True)

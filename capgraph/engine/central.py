@@ -56,7 +56,7 @@ def central_predictions(plan: Plan, point: list[Prediction], log_x: np.ndarray, 
     p_never = 1.0 - crossed.mean(axis=1)
     p_start = (log_cross == lo).mean(axis=1)
     filled = np.where(crossed, log_cross, hi + _BEYOND)
-    qs = np.quantile(filled, list(QUANTILES.values()), axis=1).T  # (nodes, 3)
+    qs = row_quantiles(filled, list(QUANTILES.values()))  # (nodes, 3)
     qs = np.where(qs <= hi, qs, np.nan)
     with np.errstate(invalid="ignore"):
         reached = (log_cross <= by_log).mean(axis=1) if by_log is not None else None
@@ -97,6 +97,28 @@ def central_predictions(plan: Plan, point: list[Prediction], log_x: np.ndarray, 
             why_missing=why or None,
         ))
     return sorted(out, key=sort_key)
+
+
+def row_quantiles(x: np.ndarray, qs: list[float]) -> np.ndarray:
+    """Each row's quantiles ``qs``, (rows, len(qs)), as ``np.quantile(x, qs, axis=1).T`` gives them
+    (its default, linear interpolation between the two order statistics around (n − 1)·q, in the
+    same arithmetic), from one sort of the rows: numpy's vectorised sort beats the partition
+    ``np.quantile`` makes by four times on 2,000 draws. Rows must hold no nan.
+
+    >>> row_quantiles(np.array([[4.0, 1.0, 3.0, 2.0]]), [0.05, 0.5]).tolist()
+    [[1.15, 2.5]]
+    """
+    ordered = np.sort(x, axis=1)
+    n = x.shape[1]
+    at = (n - 1) * np.asarray(qs, dtype=float)
+    below = np.floor(at)
+    gamma = at - below
+    lo = below.astype(np.intp)
+    a, b = ordered[:, lo], ordered[:, np.minimum(lo + 1, n - 1)]
+    diff = b - a
+    out = a + diff * gamma
+    # as numpy's _lerp: from the upper neighbour when nearer to it, which keeps the result monotone
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), out)
 
 
 def row_medians(x: np.ndarray, skip_nan: bool = False) -> np.ndarray:
