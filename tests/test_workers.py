@@ -103,7 +103,7 @@ def test_the_worker_count_comes_from_the_environment_or_the_cores(monkeypatch):
 def test_a_failing_child_leaves_its_slices_to_the_parent():
     parent = os.getpid()
     runner = workers.ForkPool(2)
-    out = runner.empty((40,), float, np.nan)
+    out = runner.empty((40,), float)
 
     def fill(i):
         if os.getpid() != parent and i % 2:
@@ -133,7 +133,8 @@ def test_an_error_in_a_slice_is_raised_in_the_parent_and_ends_the_children():
 def test_more_slices_than_tickets(monkeypatch):
     monkeypatch.setattr(workers, "MAX_TICKETS", 7)  # slices share tickets: still each run once
     runner = workers.ForkPool(3)
-    out = runner.empty((100,), np.int64, 0)
+    out = runner.empty((100,), np.int64)
+    out[:] = 0
 
     def bump(i):
         out[i] += i + 1
@@ -231,3 +232,43 @@ def test_no_child_to_be_had_means_the_work_is_done_here(monkeypatch):
     assert sorted(runner.run([lambda i=i: out.__setitem__(i, i) for i in range(5)], list(range(5)))) == [0, 1, 2, 3, 4]
     assert out.tolist() == [0, 1, 2, 3, 4]
     assert interrupt.in_child(lambda: 42).result() == 42
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_a_child_killed_or_cancelled_costs_time_not_the_answer():
+    import signal
+
+    from capgraph.core.errors import MapError, Problem
+    from capgraph.core.interrupt import in_child
+
+    parent = os.getpid()
+    doomed = in_child(lambda: os.kill(os.getpid(), signal.SIGKILL) if os.getpid() != parent else 42)
+    assert doomed.result() == 42 and doomed.result() == 42  # run again here; asked twice, same answer
+    bad = in_child(lambda: (_ for _ in ()).throw(MapError([Problem("m.yaml", 3, 5, "no such node")])))
+    with pytest.raises(MapError) as caught:
+        bad.result()
+    assert str(caught.value) == "m.yaml:3:5: no such node"  # the error comes back whole
+    slow = in_child(lambda: time.sleep(30))
+    pid = slow.pid
+    slow.cancel()
+    assert not _alive(pid)
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="forked workers need Linux")
+def test_children_keep_ctrl_c_ignored_where_their_parent_ignores_it():
+    import signal
+
+    from capgraph.core.interrupt import in_child
+
+    assert in_child(lambda: signal.getsignal(signal.SIGINT) is signal.SIG_DFL).result()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job, nohup
+    try:
+        assert in_child(lambda: signal.getsignal(signal.SIGINT) is signal.SIG_IGN).result()
+        runner = workers.ForkPool(2)
+        seen = runner.empty((4,), np.int64)
+        calls = [lambda i=i: seen.__setitem__(i, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+                 for i in range(4)]
+        assert sorted(runner.run(calls, list(range(4)))) == [0, 1, 2, 3]
+        assert seen.tolist() == [1, 1, 1, 1]
+    finally:
+        signal.signal(signal.SIGINT, before)

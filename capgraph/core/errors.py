@@ -29,3 +29,6 @@ class MapError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[type[MapError], tuple[list[Problem]]]:
+        return MapError, (self.problems,)  # pickled whole (a forked computation's error comes back)

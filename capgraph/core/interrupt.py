@@ -15,6 +15,7 @@ import os
 import pickle
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -31,41 +32,54 @@ def interruptible(call: Callable[[], T]) -> T:
 
 
 class Pending(Generic[T]):
-    """The answer of a call that :func:`in_child` started: :meth:`result` waits for it."""
+    """The answer of a call that :func:`in_child` started: :meth:`result` waits for it.
 
-    def __init__(self, pid: int | None = None, pipe: int = -1, value: T | None = None) -> None:
-        self.pid, self.pipe, self.value = pid, pipe, value
+    A child that dies of anything but Ctrl-C (the out-of-memory killer, say) or ends without an
+    answer costs time, not the answer: the call runs again here. :meth:`cancel` ends a child whose
+    answer is no longer wanted (an error elsewhere); one never asked for is ended when collected.
+    """
+
+    def __init__(self, call: Callable[[], T], pid: int | None = None, pipe: int = -1) -> None:
+        self.call, self.pid, self.pipe = call, pid, pipe
+        self.done = pid is None
+        self.value: T | None = call() if pid is None else None
 
     def result(self) -> T:
         """The call's value, or its exception raised here; Ctrl-C while waiting ends the child."""
-        if self.pid is None:
-            return self.value  # type: ignore[return-value]  # run in this process
+        if self.done:
+            return self.value  # type: ignore[return-value]
         pid, self.pid = self.pid, None
         try:
             chunks = []
             while chunk := os.read(self.pipe, 1 << 20):
                 chunks.append(chunk)
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(pid, 0)  # type: ignore[arg-type]
         except BaseException:  # Ctrl-C (or anything else): the child's work is not wanted any more
-            _end(pid)
+            end_child(pid)  # type: ignore[arg-type]
             raise
         finally:
             os.close(self.pipe)
-        if os.WIFSIGNALED(status):
-            if os.WTERMSIG(status) == signal.SIGINT:  # Ctrl-C reached the child first
-                raise KeyboardInterrupt
-            raise RuntimeError(f"the child process was killed by signal {os.WTERMSIG(status)}")
-        if not chunks:
-            raise RuntimeError("the child process ended without an answer")
-        ok, value = pickle.loads(b"".join(chunks))
-        if not ok:
-            raise value
-        return value
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C reached the child first
+        if os.WIFSIGNALED(status) or not chunks:  # killed, or died before answering: once more, here
+            self.value = self.call()
+        else:
+            ok, value = pickle.loads(b"".join(chunks))
+            if not ok:
+                raise value
+            self.value = value
+        self.done = True
+        return self.value  # type: ignore[return-value]
+
+    def cancel(self) -> None:
+        """End the child, if it still runs: its answer is not wanted."""
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            end_child(pid)
+            os.close(self.pipe)
 
     def __del__(self) -> None:
-        if self.pid is not None:  # never asked for: end the child rather than leave it behind
-            _end(self.pid)
-            os.close(self.pipe)
+        self.cancel()
 
 
 def in_child(call: Callable[[], T], fork: bool = True) -> Pending[T]:
@@ -75,19 +89,19 @@ def in_child(call: Callable[[], T], fork: bool = True) -> Pending[T]:
     answer comes back pickled.
     """
     if not fork:
-        return Pending(value=call())
+        return Pending(call)
     read_end, write_end = os.pipe()
     try:
-        pid = os.fork()
-    except OSError:  # no memory or process left for a child: the call runs here
+        pid = fork_quietly()
+    except BaseException:  # no memory or process left for a child (OSError): the call runs here
         os.close(read_end)
         os.close(write_end)
-        return Pending(value=call())
+        return Pending(call)
     if pid == 0:  # the child: answer on the pipe, then leave without running any cleanup of the parent's
         status = 0
         try:
             os.close(read_end)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the child too: end at once
+            as_child()
             try:
                 payload = pickle.dumps((True, call()))
             except BaseException as exc:
@@ -103,10 +117,27 @@ def in_child(call: Callable[[], T], fork: bool = True) -> Pending[T]:
         finally:
             os._exit(status)
     os.close(write_end)
-    return Pending(pid, read_end)
+    return Pending(call, pid, read_end)
 
 
-def _end(pid: int) -> None:
+def fork_quietly() -> int:
+    """``os.fork()`` without Python 3.12's warning about native threads: the callers fork only with
+    no other Python thread (or for a short call into C), and the native pools numpy starts
+    (OpenBLAS) stop their threads around a fork by themselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def as_child() -> None:
+    """A forked child's set-up: Ctrl-C ends it at once, unless this process ignores Ctrl-C (a
+    background job, ``nohup``), which its children then ignore too."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def end_child(pid: int) -> None:
+    """Kill a forked child and reap it (nothing happens if it is gone already)."""
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

@@ -27,9 +27,12 @@ from typing import TypeVar
 
 import numpy as np
 
+from capgraph.core.interrupt import as_child, end_child, fork_quietly
+
 T = TypeVar("T")
-#: Most tickets a pass hands out: 4 bytes each, they must fit a pipe's buffer (64 KiB) at once.
-MAX_TICKETS = 4096
+#: Most tickets a pass hands out: 4 bytes each, written at once before anyone reads, so they must
+#: fit the smallest pipe buffer Linux gives (one page, for a user over the pipe-pages limit).
+MAX_TICKETS = 1024
 
 
 def cores() -> int:
@@ -79,9 +82,9 @@ class InlinePool:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def empty(self, shape: tuple[int, ...], dtype: type, fill: float | None = None) -> np.ndarray:
-        """An array of ``shape`` that every slice can write, filled with ``fill`` if given."""
-        return np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype=dtype)
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """An uninitialised array of ``shape`` that every slice can write."""
+        return np.empty(shape, dtype=dtype)
 
     def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
         """Run ``calls``, yielding each one's tag as it is done."""
@@ -122,14 +125,11 @@ class ForkPool(InlinePool):
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def empty(self, shape: tuple[int, ...], dtype: type, fill: float | None = None) -> np.ndarray:
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         dtype_ = np.dtype(dtype)
         size = math.prod(shape)
         memory = mmap.mmap(-1, max(1, size * dtype_.itemsize))  # anonymous and shared with children
-        out = np.frombuffer(memory, dtype=dtype_, count=size).reshape(shape)
-        if fill is not None:
-            out.fill(fill)
-        return out
+        return np.frombuffer(memory, dtype=dtype_, count=size).reshape(shape)
 
     def run(self, calls: list[Callable[[], None]], tags: list[T]) -> Iterator[T]:
         per_ticket = max(1, math.ceil(len(calls) / MAX_TICKETS))
@@ -143,7 +143,7 @@ class ForkPool(InlinePool):
         try:
             for _ in range(self.workers - 1):
                 try:
-                    pid = os.fork()
+                    pid = fork_quietly()
                 except OSError:  # no memory or process left for another: the workers there are
                     break
                 if pid == 0:
@@ -174,7 +174,7 @@ class ForkPool(InlinePool):
                     yield tags[i]
         finally:
             for pid in children:  # an exception here (Ctrl-C included): the children's work is not wanted
-                _end(pid)
+                end_child(pid)
             for fd in (todo_read, done_read, done_write):
                 if fd >= 0:
                     os.close(fd)
@@ -186,7 +186,7 @@ def _child(calls: list[Callable[[], None]], tickets: list[range], todo: int, don
     leave without running any of the parent's clean-up (its buffers, atexit, open files)."""
     status = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once
+        as_child()  # Ctrl-C ends the child at once (unless this process ignores it)
         gc.disable()  # a collection would touch every inherited object, copying the parent's pages
         os.close(done_read)
         parent = os.getppid()
@@ -211,11 +211,3 @@ def _reported(done: int) -> Iterator[int]:
         if not data:
             return
         yield from np.frombuffer(data, dtype="<u4").tolist()
-
-
-def _end(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass

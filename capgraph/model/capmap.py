@@ -502,11 +502,15 @@ class CapabilityMap:
         plan_at_medians = self.plan  # compiled here, once, before a child copies this process
         # the point estimate, made by another core while this one draws the parameters
         at_medians = in_child(point_pass, fork=can_fork() and cores() > 1)
-        plan = self.sampled_plan(samples, seed)
-        log_x = grid(lo, hi, MC_GRID_PER_DECADE)
-        chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
-        extras: dict[str, np.ndarray] = {}
-        log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
+        try:
+            plan = self.sampled_plan(samples, seed)
+            log_x = grid(lo, hi, MC_GRID_PER_DECADE)
+            chunk = max(1, min(samples, MEMORY_FLOATS // (_width(plan) * log_x.size)))
+            extras: dict[str, np.ndarray] = {}
+            log_cross = crossing_samples(plan, log_x, chunk, progress, extras)
+        except BaseException:  # Ctrl-C, or a refusal: the point estimate is not wanted either
+            at_medians.cancel()
+            raise
         point = central_predictions(plan_at_medians, at_medians.result(), fine, log_cross, extras,
                                     self.grid_axis, self._reporting, limit, by_log)
         if self.data_spans:
