@@ -444,10 +444,12 @@ def evaluate(plan: Plan, log_x: np.ndarray, samples: slice | None = None,
                 if block.copies is not None:
                     values[block.nodes] = values[block.copies]
                     continue
-                # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would turn into nan
                 result = _apply_rule(block, values)
-                np.minimum(result, 1.0, out=result)  # two ufuncs: np.clip's Python layers cost a chain 8%
-                values[block.nodes] = np.maximum(result, 0.0, out=result)
+                if RULES[block.rule].space not in ("log", "log1m"):  # exp of a sum of logs ≤ 0: in [0, 1]
+                    # rounding can leave a mean a hair above 1, which any-of's log1p(-p) would make nan
+                    np.minimum(result, 1.0, out=result)  # two ufuncs: np.clip's Python layers cost a chain 8%
+                    np.maximum(result, 0.0, out=result)
+                values[block.nodes] = result
             for lens in level.lenses:
                 nodes, param = lens.nodes, lens.param[:, 0, 0]
                 if unscored:
