@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--levels", type=int, default=5)
-    parser.add_argument("--ranges", action="store_true", help="every skill parameter a 90% interval")
+    parser.add_argument("--ranges", action="store_true", help="every skill parameter a 90%% interval")
     args = parser.parse_args()
     write(generate(args.nodes, seed=args.seed, levels=args.levels, ranges=args.ranges), args.output)
 

@@ -553,3 +553,20 @@ def test_wide_k_of_n_bottleneck_scores_match_a_parent_per_pair(monkeypatch):
     a, b = np.lexsort((kids, rows)), np.lexsort((kids2, rows2))
     assert np.array_equal(kids[a], kids2[b])
     np.testing.assert_allclose(new[a], old[b], rtol=1e-5, atol=1e-9 * np.abs(old).max())
+
+
+@pytest.mark.parametrize("lens, param", [("pass_at", "k"), ("multiple_choice", "options")])
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_whole_lens_parameter_beyond_2_to_the_53_is_a_located_error(tmp_path, lens, param, suffix):
+    """A JSON or YAML integer too large for a float (10^400) was an OverflowError traceback."""
+    value = 10**400
+    text = ('{"skills": {"a": {"curve": {"logistic": {"midpoint": 1e9, "slope": 2}}, "threshold": 0.5, '
+            f'"metric": {{"{lens}": {{"{param}": {value}}}}}}}}}}}')
+    path = tmp_path / f"m{suffix}"
+    path.write_text(text)
+    for command in ("check", "predict"):
+        result = invoke(command, path, code=1)
+        assert f"{param}: must be less than or equal to 9007199254740992" in result.flat
+        assert "Traceback" not in result.output
+    path.write_text(text.replace(str(value), str(2**53)))  # the largest: held exactly
+    invoke("predict", path)

@@ -24,6 +24,7 @@ from capgraph.format.problems import structure_problems
 from capgraph.format.schema import MapSpec
 from capgraph.format.source import Document
 from capgraph.kernels.curves import FAMILIES
+from capgraph.kernels.kinds import WHOLE_MAX
 from capgraph.kernels.lenses import LENSES
 from capgraph.kernels.rules import RULES
 
@@ -155,7 +156,7 @@ def _plain_metric(metric: Any) -> bool:
         return False
     value = body[lens.param]
     if lens.integer:
-        return type(value) is int and value >= lens.low
+        return type(value) is int and lens.low <= value <= WHOLE_MAX
     return lens.low == 0 and _count(value)
 
 

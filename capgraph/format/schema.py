@@ -33,7 +33,7 @@ from capgraph.core.limits import TRIALS
 from capgraph.core.suggest import did_you_mean
 from capgraph.core.units import parse_number, parse_scale
 from capgraph.kernels.curves import FAMILIES
-from capgraph.kernels.kinds import Lens, Param
+from capgraph.kernels.kinds import WHOLE_MAX, Lens, Param
 from capgraph.kernels.lenses import LENSES
 from capgraph.kernels.rules import RULES
 from capgraph.kernels.sampling import Interval, median
@@ -462,7 +462,7 @@ def _lens_model(lens: Lens) -> type[Strict]:
     fields: dict[str, Any] = {}
     if lens.param is not None:
         if lens.integer:
-            kind: Any = Annotated[int, Field(ge=lens.low)]
+            kind: Any = Annotated[int, Field(ge=lens.low, le=WHOLE_MAX)]
         elif lens.low == 0:
             kind = Positive
         else:

@@ -165,6 +165,10 @@ class Rule:
         return (self.label or self.name).format(**{self.param or "_": param, "n": n})
 
 
+#: The largest whole-number lens parameter: every whole number up to 2^53 is a float exactly.
+WHOLE_MAX = 2**53
+
+
 @dataclass(frozen=True)
 class Lens:
     """A metric lens: ``kernel(p[, **{param: value}])``, with at most one parameter."""
@@ -176,6 +180,7 @@ class Lens:
     param_description: str = ""
     #: The parameter's lower bound (inclusive when ``integer``, exclusive otherwise).
     low: float = 0.0
+    #: A whole-number parameter, at most WHOLE_MAX (the engine holds it as a float, exactly).
     integer: bool = False
     #: Short text for a node's summary, formatted with the parameter.
     label: str = ""
