@@ -93,10 +93,12 @@ def in_child(call: Callable[[], T], fork: bool = True) -> Pending[T]:
     read_end, write_end = os.pipe()
     try:
         pid = fork_quietly()
-    except BaseException:  # no memory or process left for a child (OSError): the call runs here
+    except BaseException as exc:
         os.close(read_end)
         os.close(write_end)
-        return Pending(call)
+        if isinstance(exc, OSError):  # no memory or process left for a child: the call runs here
+            return Pending(call)
+        raise
     if pid == 0:  # the child: answer on the pipe, then leave without running any cleanup of the parent's
         status = 0
         try:

@@ -470,7 +470,7 @@ def evaluate_on_cores(plan: Plan, log_x: np.ndarray) -> np.ndarray:
     log_x = np.atleast_1d(np.asarray(log_x, dtype=float))
     count = min(workers.cores(), log_x.size, len(plan) * log_x.size // SPLIT_FLOATS)
     runner = workers.pool(count)
-    if type(runner) is workers.InlinePool:
+    if runner.workers == 1:
         return evaluate(plan, log_x, slice(0, 1))[:, 0, :]
     values = runner.empty((len(plan), log_x.size), float)
     edges = np.linspace(0, log_x.size, count + 1).round().astype(int).tolist()

@@ -76,6 +76,8 @@ def can_fork() -> bool:
 class InlinePool:
     """Slices one after another in the calling thread."""
 
+    workers = 1
+
     def __enter__(self) -> InlinePool:
         return self
 
